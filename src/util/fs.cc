@@ -1,0 +1,115 @@
+#include "util/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <set>
+#include <utility>
+
+#include "util/io.h"
+
+namespace strata {
+
+Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoError("open " + path);
+  return UniqueFd(fd);
+}
+
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
+  FdReader r(fd.get());
+  auto data = ReadAll(r, max_bytes);
+  if (!data) return std::move(data).error().Wrap("read " + path);
+  return data;
+}
+
+Status FsyncDir(const std::string& dir) {
+  STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
+  if (::fsync(fd.get()) != 0) return ErrnoError("fsync " + dir);
+  return Ok();
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, int mode) {
+  std::filesystem::path p(path);
+  std::string tmp = p.parent_path().string() + "/." + p.filename().string() + ".tmp" +
+                    std::to_string(::getpid());
+  {
+    STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    FdWriter w(fd.get());
+    if (auto st = w.Write(data.data(), data.size()); !st) {
+      ::unlink(tmp.c_str());
+      return std::move(st).error().Wrap("write " + tmp);
+    }
+    if (::fsync(fd.get()) != 0) {
+      ::unlink(tmp.c_str());
+      return ErrnoError("fsync " + tmp);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoError("rename " + path, e);
+  }
+  return FsyncDir(p.parent_path().empty() ? "." : p.parent_path().string());
+}
+
+Status MakeDirs(const std::string& path, int mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return ErrnoError("mkdir " + path, ec.value());
+  (void)mode;
+  return Ok();
+}
+
+Status RemoveAll(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return ErrnoError("remove " + path, ec.value());
+  }
+  return Ok();
+}
+
+uint64_t DiskUsage(const std::string& path) {
+  std::error_code ec;
+  uint64_t total = 0;
+  std::set<std::pair<dev_t, ino_t>> seen;
+  auto add = [&](const std::string& p) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) return;
+    if (st.st_nlink > 1 && !seen.insert({st.st_dev, st.st_ino}).second) return;
+    total += static_cast<uint64_t>(st.st_blocks) * 512;
+  };
+  add(path);
+  std::filesystem::recursive_directory_iterator it(
+      path, std::filesystem::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    add(it->path().string());
+  }
+  return total;
+}
+
+Result<TempDir> TempDir::Create(const std::string& parent, std::string_view prefix) {
+  STRATA_TRY(MakeDirs(parent));
+  std::string tmpl = parent + "/" + std::string(prefix) + "XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) return ErrnoError("mkdtemp " + parent);
+  return TempDir(tmpl);
+}
+
+TempDir& TempDir::operator=(TempDir&& o) noexcept {
+  if (this != &o) {
+    if (!path_.empty()) (void)RemoveAll(path_);
+    path_ = std::exchange(o.path_, {});
+  }
+  return *this;
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) (void)RemoveAll(path_);
+}
+
+}  // namespace strata

@@ -1,0 +1,43 @@
+// File-system helpers that keep the store crash-safe: atomic replace
+// (temp + fsync + rename + fsync dir), and small whole-file reads.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+#include "util/unique_fd.h"
+
+namespace strata {
+
+Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode = 0644);
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64 << 20);
+// Writes data to path atomically: a reader sees the old or the new file.
+Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
+Status FsyncDir(const std::string& dir);
+Status MakeDirs(const std::string& path, int mode = 0755);
+// Removes a tree; missing is fine.
+Status RemoveAll(const std::string& path);
+// Bytes used on disk (st_blocks * 512) by a tree, hardlinks counted once.
+uint64_t DiskUsage(const std::string& path);
+
+// A directory removed (recursively) on destruction unless released.
+class TempDir {
+ public:
+  static Result<TempDir> Create(const std::string& parent, std::string_view prefix = "tmp-");
+  TempDir() = default;
+  TempDir(TempDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
+  TempDir& operator=(TempDir&& o) noexcept;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string release() { return std::exchange(path_, {}); }
+
+ private:
+  explicit TempDir(std::string p) : path_(std::move(p)) {}
+  std::string path_;
+};
+
+}  // namespace strata
