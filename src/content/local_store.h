@@ -1,0 +1,88 @@
+// The local blob store: blobs by digest under content/blobs, written through
+// an ingest (temp file, verified size and digest, fsync, rename) so a blob is
+// visible only once complete and correct.
+//
+// Roles (STYLE.md "Small interfaces"): Provider reads, Ingester writes,
+// LocalStore is both plus management (info, walk, delete).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "digest/digest.h"
+#include "digest/hasher.h"
+#include "util/io.h"
+#include "util/result.h"
+#include "util/unique_fd.h"
+
+namespace strata::content {
+
+struct Info {
+  digest::Digest digest;
+  uint64_t size = 0;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  // Opens a blob for reading. With verify, the reader checks size and digest
+  // at EOF and fails with DataLoss on mismatch.
+  virtual Result<std::unique_ptr<Reader>> Open(const digest::Digest& d, bool verify) const = 0;
+  virtual Result<Info> Stat(const digest::Digest& d) const = 0;
+};
+
+// An in-progress blob write. Bytes are hashed as they are written; Commit
+// checks the expected digest/size, fsyncs and renames into place. Destroying
+// an uncommitted writer removes its temp file.
+class IngestWriter : public Writer {
+ public:
+  IngestWriter(IngestWriter&&) noexcept = default;
+  ~IngestWriter() override;
+  using Writer::Write;
+  Status Write(const void* buf, size_t n) override;
+  // expected: digest the content must have (empty = accept what was written).
+  // expected_size: -1 = unknown. Returns the blob's digest. A blob that
+  // already exists is not rewritten.
+  Result<digest::Digest> Commit(const digest::Digest& expected = {}, int64_t expected_size = -1);
+  uint64_t size() const { return hasher_.size(); }
+
+ private:
+  friend class LocalStore;
+  IngestWriter(std::string root, std::string tmp_path, UniqueFd fd);
+  std::string root_;
+  std::string tmp_path_;
+  UniqueFd fd_;
+  digest::HashingWriter hasher_;
+  std::unique_ptr<FdWriter> out_;
+  bool done_ = false;
+};
+
+class LocalStore : public Provider {
+ public:
+  explicit LocalStore(std::string root) : root_(std::move(root)) {}
+  // Creates the directories.
+  Status Init() const;
+
+  Result<std::unique_ptr<Reader>> Open(const digest::Digest& d, bool verify) const override;
+  Result<Info> Stat(const digest::Digest& d) const override;
+  bool Exists(const digest::Digest& d) const;
+  Result<IngestWriter> Ingest() const;
+  // Writes a small blob from memory (configs, manifests).
+  Result<digest::Digest> Put(std::string_view data) const;
+  Result<std::string> ReadBlob(const digest::Digest& d, size_t max_bytes = 64 << 20) const;
+  Status Delete(const digest::Digest& d) const;
+  // Calls fn for every committed blob.
+  Status Walk(const std::function<void(const Info&)>& fn) const;
+  // Removes stale ingest files older than min_age_seconds (crash leftovers).
+  Status CleanIngest(int64_t min_age_seconds) const;
+  std::string BlobPath(const digest::Digest& d) const;
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string root_;
+};
+
+}  // namespace strata::content
