@@ -1,0 +1,45 @@
+-- strata metadata schema (SQLite, WAL mode). One file, numbered migrations:
+-- each "-- migration N" section runs once, in order, inside a transaction, and
+-- PRAGMA user_version records the last one applied. Never edit an applied
+-- migration; add a new one.
+
+-- migration 1
+-- Layers: one row per distinct chain. The unpacked layer is the committed
+-- snapshot named by chain_id; blob_* describe the layer blob in content/ when
+-- one is kept (pulled, loaded or imported layers; built layers get it lazily).
+CREATE TABLE layers (
+  chain_id        TEXT PRIMARY KEY,          -- sha256:… of the chain (OCI)
+  diff_id         TEXT NOT NULL,             -- sha256 of the uncompressed tar
+  parent_chain_id TEXT REFERENCES layers(chain_id),
+  size            INTEGER NOT NULL,          -- bytes of file data, as docker counts
+  blob_digest     TEXT,                      -- layer blob in content/, if kept
+  blob_media_type TEXT,
+  blob_size       INTEGER,
+  created_at      INTEGER NOT NULL           -- unix seconds the row was written
+);
+CREATE INDEX layers_parent ON layers(parent_chain_id);
+
+-- Images: id = sha256 of the config bytes (the config blob in content/).
+CREATE TABLE images (
+  id           TEXT PRIMARY KEY,             -- sha256:…
+  top_chain_id TEXT REFERENCES layers(chain_id),  -- NULL for an image without layers
+  created      INTEGER NOT NULL,             -- config "created", unix nanoseconds
+  size         INTEGER NOT NULL,             -- sum of its layers' sizes
+  parent_id    TEXT,                         -- docker's Parent (local builds)
+  loaded_at    INTEGER NOT NULL              -- unix nanoseconds it entered this store
+);
+
+-- Tags: full normalized references (docker.io/library/busybox:latest).
+CREATE TABLE tags (
+  ref        TEXT PRIMARY KEY,
+  image_id   TEXT NOT NULL REFERENCES images(id),
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX tags_image ON tags(image_id);
+
+-- Repo digests: name@sha256:… of the manifest an image was pulled/pushed as.
+CREATE TABLE repo_digests (
+  ref      TEXT PRIMARY KEY,
+  image_id TEXT NOT NULL REFERENCES images(id)
+);
+CREATE INDEX repo_digests_image ON repo_digests(image_id);
