@@ -1,0 +1,437 @@
+#include "archive/apply.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "archive/tar_reader.h"
+#include "archive/whiteout.h"
+
+namespace strata::archive {
+
+Result<std::string> CleanLayerPath(std::string_view name) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i <= name.size()) {
+    size_t j = name.find('/', i);
+    if (j == std::string_view::npos) j = name.size();
+    std::string_view comp = name.substr(i, j - i);
+    if (comp.empty() || comp == ".") {
+      // skip
+    } else if (comp == "..") {
+      if (parts.empty()) return InvalidArgument("path escapes the root");
+      parts.pop_back();
+    } else {
+      parts.push_back(comp);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (auto p : parts) {
+    if (!out.empty()) out += '/';
+    out += p;
+  }
+  return out;
+}
+
+namespace {
+
+void SplitPath(const std::string& path, std::string* parent, std::string* base) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) {
+    parent->clear();
+    *base = path;
+  } else {
+    *parent = path.substr(0, slash);
+    *base = path.substr(slash + 1);
+  }
+}
+
+std::string FdPath(int dirfd, const std::string& base) {
+  return "/proc/self/fd/" + std::to_string(dirfd) + "/" + base;
+}
+
+// Removes name under dirfd, recursively for directories, never following symlinks.
+Status RemoveAt(int parent_fd, const std::string& name) {
+  struct stat st;
+  if (fstatat(parent_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return Ok();
+    return ErrnoError("stat " + name);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    int fd = openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return ErrnoError("open " + name);
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+      int err = errno;
+      close(fd);
+      return ErrnoError("opendir " + name, err);
+    }
+    std::vector<std::string> children;
+    errno = 0;
+    while (dirent* de = readdir(d)) {
+      std::string_view n = de->d_name;
+      if (n != "." && n != "..") children.emplace_back(n);
+    }
+    Status st_children = Ok();
+    for (const auto& c : children) {
+      st_children = RemoveAt(::dirfd(d), c);
+      if (!st_children) break;
+    }
+    closedir(d);
+    STRATA_TRY(st_children);
+    if (unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+      return ErrnoError("remove " + name);
+    }
+    return Ok();
+  }
+  if (unlinkat(parent_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+    return ErrnoError("remove " + name);
+  }
+  return Ok();
+}
+
+class Applier {
+ public:
+  Applier(UniqueFd root, const ApplyOptions& o)
+      : root_(std::move(root)), opts_(o), privileged_(geteuid() == 0) {}
+
+  Result<ApplyStats> Run(Reader& stream) {
+    TarReader tr(stream);
+    ApplyStats stats;
+    for (;;) {
+      auto next = tr.Next();
+      if (!next) return next.error();
+      if (!next->has_value()) break;
+      TarEntry& e = **next;
+      stats.entries++;
+      stats.size += e.size;
+      Status st = Entry(e, tr.content());
+      if (!st) return Error(st.error()).Wrap("entry \"" + e.path + "\"");
+    }
+    STRATA_TRY(FixDirs());
+    STRATA_TRY(tr.Finish());
+    return stats;
+  }
+
+ private:
+  struct DirMeta {
+    std::string path;
+    uint32_t mode;
+    timespec mtime;
+  };
+
+  bool do_chown() const { return privileged_ || opts_.chown_unprivileged; }
+
+  // openat2 relative to the root with RESOLVE_IN_ROOT; "" opens the root.
+  Result<UniqueFd> OpenInRoot(const std::string& path, uint64_t flags, int* err_out = nullptr) {
+    open_how how{};
+    how.flags = flags | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    const char* p = path.empty() ? "." : path.c_str();
+    for (int attempt = 0;; ++attempt) {
+      long fd = syscall(SYS_openat2, root_.get(), p, &how, sizeof(how));
+      if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+      int err = errno;
+      if (err == EAGAIN && attempt < 16) continue;
+      if (err_out != nullptr) *err_out = err;
+      return ErrnoError("open \"" + path + "\" in root", err);
+    }
+  }
+
+  // Opens (creating as needed, mode 0755 like docker) the directory `path`.
+  Result<UniqueFd> EnsureDir(const std::string& path) {
+    int err = 0;
+    auto fd = OpenInRoot(path, O_PATH | O_DIRECTORY, &err);
+    if (fd || err != ENOENT) return fd;
+    UniqueFd cur;
+    STRATA_ASSIGN_OR_RETURN(cur, OpenInRoot("", O_PATH | O_DIRECTORY));
+    std::string prefix;
+    size_t i = 0;
+    while (i < path.size()) {
+      size_t j = path.find('/', i);
+      if (j == std::string::npos) j = path.size();
+      std::string comp = path.substr(i, j - i);
+      prefix = prefix.empty() ? comp : prefix + "/" + comp;
+      auto next = OpenInRoot(prefix, O_PATH | O_DIRECTORY, &err);
+      if (!next && err == ENOENT) {
+        if (mkdirat(cur.get(), comp.c_str(), 0755) != 0 && errno != EEXIST) {
+          return ErrnoError("mkdir \"" + prefix + "\"");
+        }
+        next = OpenInRoot(prefix, O_PATH | O_DIRECTORY);
+      }
+      if (!next) return next.error();
+      cur = std::move(next).value();
+      i = j + 1;
+    }
+    return cur;
+  }
+
+  void MarkUnpacked(const std::string& path) {
+    std::string p = path;
+    while (unpacked_.insert(p).second) {
+      size_t slash = p.rfind('/');
+      if (slash == std::string::npos) break;
+      p.resize(slash);
+    }
+  }
+
+  Status Entry(const TarEntry& e, Reader& content) {
+    STRATA_ASSIGN_OR_RETURN(std::string path, CleanLayerPath(e.path));
+    if (path.empty()) return Ok();  // the root itself: keep root_dir's own metadata
+    std::string parent, base;
+    SplitPath(path, &parent, &base);
+    std::string_view first(path);
+    first = first.substr(0, first.find('/'));
+    if (first.starts_with(kWhiteoutMetaPrefix) && path != kWhiteoutOpaqueDir) return Ok();
+    if (base == kWhiteoutOpaqueDir) return Opaque(parent);
+    if (std::string_view(base).starts_with(kWhiteoutPrefix)) {
+      std::string target = base.substr(kWhiteoutPrefix.size());
+      if (target.empty() || target == "." || target == ".." ||
+          std::string_view(target).starts_with(kWhiteoutPrefix)) {
+        return InvalidArgument("invalid whiteout name");
+      }
+      return Whiteout(e, parent, target);
+    }
+
+    UniqueFd dir;
+    STRATA_ASSIGN_OR_RETURN(dir, EnsureDir(parent));
+    struct stat st;
+    bool exists = fstatat(dir.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!exists && errno != ENOENT) return ErrnoError("stat");
+    bool keep_dir = exists && S_ISDIR(st.st_mode) && e.type == EntryType::kDir;
+    if (exists && !keep_dir) STRATA_TRY(RemoveAt(dir.get(), base));
+    MarkUnpacked(path);
+
+    const char* b = base.c_str();
+    switch (e.type) {
+      case EntryType::kDir:
+        if (!keep_dir && mkdirat(dir.get(), b, 0700) != 0) return ErrnoError("mkdir");
+        // Mode and times are set after the contents: a read-only dir must stay
+        // writable meanwhile, and writing children would move its mtime.
+        dirs_.push_back({path, e.mode, {e.mtime_sec, e.mtime_nsec}});
+        STRATA_TRY(Chown(dir.get(), base, e));
+        return Xattrs(dir.get(), base, e);
+      case EntryType::kFile: {
+        UniqueFd f(openat(dir.get(), b, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                          0600));
+        if (!f) return ErrnoError("create");
+        STRATA_TRY(CopyContent(content, f.get(), e.size));
+        if (do_chown() && fchown(f.get(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid)) != 0) {
+          return ErrnoError("chown");
+        }
+        if (fchmod(f.get(), e.mode) != 0) return ErrnoError("chmod");
+        STRATA_TRY(Xattrs(dir.get(), base, e));
+        timespec ts[2] = {{e.mtime_sec, e.mtime_nsec}, {e.mtime_sec, e.mtime_nsec}};
+        if (futimens(f.get(), ts) != 0) return ErrnoError("set times");
+        return Ok();
+      }
+      case EntryType::kSymlink:
+        // Stored verbatim; resolution happens later, in root, never here.
+        if (symlinkat(e.linkname.c_str(), dir.get(), b) != 0) return ErrnoError("symlink");
+        STRATA_TRY(Chown(dir.get(), base, e));
+        STRATA_TRY(Xattrs(dir.get(), base, e));
+        return Times(dir.get(), base, e);
+      case EntryType::kHardlink:
+        return Hardlink(dir.get(), base, e);
+      case EntryType::kCharDevice:
+      case EntryType::kBlockDevice:
+      case EntryType::kFifo: {
+        mode_t kind = e.type == EntryType::kFifo       ? S_IFIFO
+                      : e.type == EntryType::kCharDevice ? S_IFCHR
+                                                         : S_IFBLK;
+        if (kind != S_IFIFO && !privileged_) return Ok();  // as rootless docker: skip devices
+        if (mknodat(dir.get(), b, kind | 0600, makedev(e.devmajor, e.devminor)) != 0) {
+          return ErrnoError("mknod");
+        }
+        STRATA_TRY(Chown(dir.get(), base, e));
+        if (fchmodat(dir.get(), b, e.mode, 0) != 0) return ErrnoError("chmod");
+        STRATA_TRY(Xattrs(dir.get(), base, e));
+        return Times(dir.get(), base, e);
+      }
+    }
+    return Ok();
+  }
+
+  Status CopyContent(Reader& content, int fd, int64_t size) {
+    std::vector<char> buf(std::min<int64_t>(size, 256 << 10) + 1);
+    int64_t total = 0;
+    for (;;) {
+      STRATA_ASSIGN_OR_RETURN(size_t got, content.Read(buf.data(), buf.size()));
+      if (got == 0) break;
+      size_t off = 0;
+      while (off < got) {
+        ssize_t w = write(fd, buf.data() + off, got - off);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          return ErrnoError("write");
+        }
+        off += static_cast<size_t>(w);
+      }
+      total += static_cast<int64_t>(got);
+    }
+    if (total != size) {
+      return DataLoss("file data is " + std::to_string(total) + " bytes, header says " +
+                      std::to_string(size));
+    }
+    return Ok();
+  }
+
+  Status Chown(int dirfd, const std::string& base, const TarEntry& e) {
+    if (!do_chown()) return Ok();
+    if (fchownat(dirfd, base.c_str(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid),
+                 AT_SYMLINK_NOFOLLOW) != 0) {
+      return ErrnoError("chown");
+    }
+    return Ok();
+  }
+
+  Status Times(int dirfd, const std::string& base, const TarEntry& e) {
+    timespec ts[2] = {{e.mtime_sec, e.mtime_nsec}, {e.mtime_sec, e.mtime_nsec}};
+    if (utimensat(dirfd, base.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0) return ErrnoError("set times");
+    return Ok();
+  }
+
+  Status Xattrs(int dirfd, const std::string& base, const TarEntry& e) {
+    if (e.xattrs.empty()) return Ok();
+    // The fd names exactly the directory we resolved; the last component is
+    // not followed by lsetxattr, so this reaches the entry itself.
+    std::string p = FdPath(dirfd, base);
+    for (const auto& [k, v] : e.xattrs) {
+      if (IsOverlayInternalXattr(k)) continue;
+      if (lsetxattr(p.c_str(), k.c_str(), v.data(), v.size(), 0) != 0) {
+        int err = errno;
+        bool user = std::string_view(k).starts_with("user.");
+        if (user && (err == ENOTSUP || err == EPERM)) continue;
+        return ErrnoError("set xattr " + k, err);
+      }
+    }
+    return Ok();
+  }
+
+  Status Hardlink(int dirfd, const std::string& base, const TarEntry& e) {
+    auto target = CleanLayerPath(e.linkname);
+    if (!target) return InvalidArgument("hardlink target \"" + e.linkname + "\" escapes the root");
+    if (target->empty()) return InvalidArgument("hardlink to the root directory");
+    std::string tparent, tbase;
+    SplitPath(*target, &tparent, &tbase);
+    auto tdir = OpenInRoot(tparent, O_PATH | O_DIRECTORY);
+    if (!tdir) return tdir.error().Wrap("hardlink target \"" + e.linkname + "\"");
+    if (linkat(tdir->get(), tbase.c_str(), dirfd, base.c_str(), 0) != 0) {
+      return ErrnoError("hardlink to \"" + e.linkname + "\"");
+    }
+    return Ok();
+  }
+
+  Status Whiteout(const TarEntry& e, const std::string& parent, const std::string& target) {
+    if (opts_.mode == ApplyMode::kMerged) {
+      int err = 0;
+      auto dir = OpenInRoot(parent, O_PATH | O_DIRECTORY, &err);
+      if (!dir) {
+        if (err == ENOENT || err == ENOTDIR) return Ok();  // nothing below to hide
+        return dir.error();
+      }
+      return RemoveAt(dir->get(), target);
+    }
+    UniqueFd dir;
+    STRATA_ASSIGN_OR_RETURN(dir, EnsureDir(parent));
+    STRATA_TRY(RemoveAt(dir.get(), target));
+    if (mknodat(dir.get(), target.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
+      return ErrnoError("mknod whiteout");
+    }
+    STRATA_TRY(Chown(dir.get(), target, e));
+    return Ok();
+  }
+
+  Status Opaque(const std::string& parent) {
+    if (opts_.mode == ApplyMode::kOverlayDiff) {
+      UniqueFd path_fd;
+      STRATA_ASSIGN_OR_RETURN(path_fd, EnsureDir(parent));
+      UniqueFd dir;
+      STRATA_ASSIGN_OR_RETURN(dir, OpenInRoot(parent, O_RDONLY | O_DIRECTORY));
+      const char* name = opts_.overlay_userxattr ? kOverlayUserOpaqueXattr : kOverlayOpaqueXattr;
+      if (fsetxattr(dir.get(), name, "y", 1, 0) != 0) return ErrnoError("set opaque xattr");
+      if (!parent.empty()) MarkUnpacked(parent);
+      return Ok();
+    }
+    int err = 0;
+    auto dir = OpenInRoot(parent, O_RDONLY | O_DIRECTORY, &err);
+    if (!dir) {
+      if (err == ENOENT || err == ENOTDIR) return Ok();
+      return dir.error();
+    }
+    return ClearLower(dir->get(), parent);
+  }
+
+  // Removes what this layer did not itself unpack under the directory `path`.
+  Status ClearLower(int dirfd, const std::string& path) {
+    int fd = dup(dirfd);
+    if (fd < 0) return ErrnoError("dup");
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+      int err = errno;
+      close(fd);
+      return ErrnoError("opendir", err);
+    }
+    std::vector<std::string> children;
+    while (dirent* de = readdir(d)) {
+      std::string_view n = de->d_name;
+      if (n != "." && n != "..") children.emplace_back(n);
+    }
+    closedir(d);
+    for (const auto& c : children) {
+      std::string child = path.empty() ? c : path + "/" + c;
+      if (!unpacked_.contains(child)) {
+        STRATA_TRY(RemoveAt(dirfd, c));
+        continue;
+      }
+      int cfd = openat(dirfd, c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (cfd < 0) continue;  // not a directory: kept as is
+      UniqueFd owned(cfd);
+      STRATA_TRY(ClearLower(cfd, child));
+    }
+    return Ok();
+  }
+
+  Status FixDirs() {
+    for (const DirMeta& d : dirs_) {
+      auto fd = OpenInRoot(d.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      if (!fd) continue;  // replaced or removed by a later entry
+      if (fchmod(fd->get(), d.mode) != 0) return ErrnoError("chmod \"" + d.path + "\"");
+      timespec ts[2] = {d.mtime, d.mtime};
+      if (futimens(fd->get(), ts) != 0) return ErrnoError("set times \"" + d.path + "\"");
+    }
+    return Ok();
+  }
+
+  UniqueFd root_;
+  ApplyOptions opts_;
+  bool privileged_;
+  std::unordered_set<std::string> unpacked_;
+  std::vector<DirMeta> dirs_;
+};
+
+}  // namespace
+
+Result<ApplyStats> ApplyLayer(Reader& tar_stream, const std::string& root_dir,
+                              const ApplyOptions& options) {
+  std::string ctx = options.label.empty() ? "apply layer" : "apply layer " + options.label;
+  UniqueFd root(open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return ErrnoError("open root " + root_dir).Wrap(ctx);
+  Applier a(std::move(root), options);
+  auto r = a.Run(tar_stream);
+  if (!r) return std::move(r).error().Wrap(ctx);
+  return r;
+}
+
+}  // namespace strata::archive

@@ -1,0 +1,226 @@
+#include "archive/diff.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "archive/tar_writer.h"
+#include "archive/whiteout.h"
+#include "digest/hasher.h"
+
+namespace strata::archive {
+namespace {
+
+std::string FdPath(int dirfd, const std::string& name) {
+  return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ReadXattrs(const std::string& p) {
+  std::vector<std::pair<std::string, std::string>> out;
+  ssize_t n = llistxattr(p.c_str(), nullptr, 0);
+  if (n < 0) {
+    if (errno == ENOTSUP) return out;
+    return ErrnoError("list xattrs");
+  }
+  std::string names(static_cast<size_t>(n), '\0');
+  n = llistxattr(p.c_str(), names.data(), names.size());
+  if (n < 0) return ErrnoError("list xattrs");
+  names.resize(static_cast<size_t>(n));
+  for (size_t i = 0; i < names.size();) {
+    std::string name(names.c_str() + i);
+    i += name.size() + 1;
+    if (name.empty() || IsOverlayInternalXattr(name) || name == "security.selinux") continue;
+    ssize_t vn = lgetxattr(p.c_str(), name.c_str(), nullptr, 0);
+    if (vn < 0) {
+      if (errno == ENODATA) continue;
+      return ErrnoError("get xattr " + name);
+    }
+    std::string value(static_cast<size_t>(vn), '\0');
+    vn = lgetxattr(p.c_str(), name.c_str(), value.data(), value.size());
+    if (vn < 0) return ErrnoError("get xattr " + name);
+    value.resize(static_cast<size_t>(vn));
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool HasXattr(const std::string& p, const char* name, std::string_view want) {
+  char buf[8];
+  ssize_t n = lgetxattr(p.c_str(), name, buf, sizeof(buf));
+  return n >= 0 && std::string_view(buf, static_cast<size_t>(n)) == want;
+}
+
+class TreeWriter {
+ public:
+  TreeWriter(Writer& out, const TarTreeOptions& o) : tw_(out), opts_(o) {}
+
+  Status Walk(int dirfd, const std::string& prefix) {
+    std::vector<std::string> names;
+    {
+      int fd = dup(dirfd);
+      if (fd < 0) return ErrnoError("dup");
+      DIR* d = fdopendir(fd);
+      if (d == nullptr) {
+        int err = errno;
+        close(fd);
+        return ErrnoError("opendir \"" + prefix + "\"", err);
+      }
+      while (dirent* de = readdir(d)) {
+        std::string_view n = de->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+      }
+      closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      std::string rel = prefix.empty() ? name : prefix + "/" + name;
+      Status st = One(dirfd, name, rel);
+      if (!st) return std::move(st).error().Wrap("\"" + rel + "\"");
+    }
+    return Ok();
+  }
+
+  Status Close() { return tw_.Close(); }
+
+ private:
+  int64_t Mtime(const struct stat& st) const {
+    int64_t t = st.st_mtim.tv_sec;
+    if (opts_.clamp_mtime && t > *opts_.clamp_mtime) t = *opts_.clamp_mtime;
+    return t;
+  }
+
+  Status One(int dirfd, const std::string& name, const std::string& rel) {
+    struct stat st;
+    if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return ErrnoError("stat");
+    if (S_ISSOCK(st.st_mode)) return Ok();
+    std::string xpath = FdPath(dirfd, name);
+
+    TarEntry e;
+    e.path = rel;
+    e.mode = st.st_mode & 07777;
+    e.uid = st.st_uid;
+    e.gid = st.st_gid;
+    e.mtime_sec = Mtime(st);
+
+    if (opts_.overlay_whiteouts && IsOverlayWhiteout(st)) {
+      // Not hardlink-tracked: overlayfs may link all whiteouts to one inode.
+      size_t slash = rel.rfind('/');
+      std::string dir = slash == std::string::npos ? "" : rel.substr(0, slash + 1);
+      e.path = dir + std::string(kWhiteoutPrefix) + name;
+      e.type = EntryType::kFile;
+      e.mode = 0600;
+      return tw_.WriteHeader(e);
+    }
+
+    STRATA_ASSIGN_OR_RETURN(e.xattrs, ReadXattrs(xpath));
+
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+      auto key = std::make_pair(st.st_dev, st.st_ino);
+      auto it = links_.find(key);
+      if (it != links_.end()) {
+        e.type = EntryType::kHardlink;
+        e.linkname = it->second;
+        e.xattrs.clear();
+        return tw_.WriteHeader(e);
+      }
+      links_.emplace(key, rel);
+    }
+
+    if (S_ISDIR(st.st_mode)) {
+      e.type = EntryType::kDir;
+      STRATA_TRY(tw_.WriteHeader(e));
+      if (opts_.overlay_whiteouts && (HasXattr(xpath, kOverlayOpaqueXattr, "y") ||
+                                      HasXattr(xpath, kOverlayUserOpaqueXattr, "y"))) {
+        // As docker: a regular file right after its directory, perms of the
+        // directory, same owner, zero mtime.
+        TarEntry wo;
+        wo.path = rel + "/" + std::string(kWhiteoutOpaqueDir);
+        wo.type = EntryType::kFile;
+        wo.mode = e.mode & 0777;
+        wo.uid = e.uid;
+        wo.gid = e.gid;
+        STRATA_TRY(tw_.WriteHeader(wo));
+      }
+      UniqueFd sub(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub) return ErrnoError("open directory");
+      return Walk(sub.get(), rel);
+    }
+    if (S_ISLNK(st.st_mode)) {
+      e.type = EntryType::kSymlink;
+      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      for (;;) {
+        ssize_t n = readlinkat(dirfd, name.c_str(), target.data(), target.size());
+        if (n < 0) return ErrnoError("readlink");
+        if (static_cast<size_t>(n) < target.size()) {
+          target.resize(static_cast<size_t>(n));
+          break;
+        }
+        target.resize(target.size() * 2);
+      }
+      e.linkname = std::move(target);
+      return tw_.WriteHeader(e);
+    }
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
+      e.type = S_ISCHR(st.st_mode)   ? EntryType::kCharDevice
+               : S_ISBLK(st.st_mode) ? EntryType::kBlockDevice
+                                     : EntryType::kFifo;
+      if (!S_ISFIFO(st.st_mode)) {
+        e.devmajor = major(st.st_rdev);
+        e.devminor = minor(st.st_rdev);
+      }
+      return tw_.WriteHeader(e);
+    }
+    if (!S_ISREG(st.st_mode)) return Ok();
+
+    UniqueFd f(openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!f) return ErrnoError("open");
+    struct stat fst;
+    if (fstat(f.get(), &fst) != 0) return ErrnoError("stat");
+    e.type = EntryType::kFile;
+    e.size = fst.st_size;
+    STRATA_TRY(tw_.WriteHeader(e));
+    buf_.resize(kCopyBufferSize);
+    int64_t left = e.size;
+    while (left > 0) {
+      ssize_t n = read(f.get(), buf_.data(), std::min<int64_t>(left, buf_.size()));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoError("read");
+      }
+      if (n == 0) return Conflict("file shrank while being archived");
+      STRATA_TRY(tw_.WriteData(buf_.data(), static_cast<size_t>(n)));
+      left -= n;
+    }
+    return Ok();
+  }
+
+  TarWriter tw_;
+  TarTreeOptions opts_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  std::vector<char> buf_;
+};
+
+}  // namespace
+
+Result<LayerTar> WriteLayerTar(const std::string& dir, Writer& out, const TarTreeOptions& options) {
+  UniqueFd root(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return ErrnoError("tar " + dir);
+  digest::HashingWriter hw(out);
+  TreeWriter tw(hw, options);
+  Status st = tw.Walk(root.get(), "");
+  if (!st) return std::move(st).error().Wrap("tar " + dir);
+  STRATA_TRY_CTX(tw.Close(), "tar " + dir);
+  return LayerTar{hw.Sum(), hw.size()};
+}
+
+}  // namespace strata::archive
