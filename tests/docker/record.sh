@@ -217,6 +217,11 @@ for f in '{{.Id}}' '{{json .Config}}' '{{.Config.Env}}' '{{.Config.Healthcheck}}
   rec "inspect_fmt${n}_busybox" "docker image inspect --format '$f' busybox:latest"
   rec "inspect_fmt${n}_app" "docker image inspect --format '$f' example/app:v1"
 done
+for img in example/other:latest bad:shellcmd; do
+  n=${img//[\/:]/_}
+  rec "inspect_config_json_$n" "docker image inspect --format '{{json .Config}}' $img"
+  rec "inspect_healthcheck_$n" "docker image inspect --format '{{.Config.Healthcheck}} {{.Config.OnBuild}}' $img"
+done
 rec inspect_generic_busybox "docker inspect busybox:latest"
 rec inspect_generic_fmt "docker inspect --format '{{.Id}}' busybox:latest"
 rec inspect_generic_type_image "docker inspect --type image --format '{{.Config.Cmd}}' busybox:latest"

@@ -1,0 +1,1 @@
+docker history -H=false busybox:latest

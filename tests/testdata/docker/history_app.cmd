@@ -1,0 +1,1 @@
+docker history example/app:v1

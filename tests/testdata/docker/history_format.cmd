@@ -1,0 +1,1 @@
+docker history --format '{{.ID}} {{.CreatedBy}}' busybox:latest

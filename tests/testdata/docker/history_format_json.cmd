@@ -1,0 +1,1 @@
+docker history --format json example/app:v1

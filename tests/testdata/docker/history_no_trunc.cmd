@@ -1,0 +1,1 @@
+docker history --no-trunc busybox:latest

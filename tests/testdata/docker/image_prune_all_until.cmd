@@ -1,0 +1,1 @@
+docker image prune -a -f --filter until=1h

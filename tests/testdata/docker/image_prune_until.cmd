@@ -1,0 +1,1 @@
+docker image prune -f --filter until=1h

@@ -1,0 +1,1 @@
+docker images --filter dangling=false

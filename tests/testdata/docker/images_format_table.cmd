@@ -1,0 +1,1 @@
+docker images --format 'table {{.ID}}\t{{.Repository}}'

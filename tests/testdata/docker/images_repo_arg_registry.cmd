@@ -1,0 +1,1 @@
+docker images localhost:5000/x/y

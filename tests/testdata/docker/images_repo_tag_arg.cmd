@@ -1,0 +1,1 @@
+docker image ls example/app:v1

@@ -1,0 +1,1 @@
+docker import -c 'BOGUS x' busybox.tar bad:bogus

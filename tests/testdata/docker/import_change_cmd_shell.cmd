@@ -1,0 +1,1 @@
+docker import -c 'CMD echo hi' -c 'HEALTHCHECK CMD true' busybox.tar bad:shellcmd

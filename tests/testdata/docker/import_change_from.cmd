@@ -1,0 +1,1 @@
+docker import -c 'FROM busybox' busybox.tar bad:from

@@ -1,0 +1,1 @@
+docker import -c 'RUN x' busybox.tar bad:run

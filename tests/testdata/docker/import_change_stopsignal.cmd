@@ -1,0 +1,1 @@
+docker import -c 'STOPSIGNAL SIGKILL' busybox.tar bad:stopsignal

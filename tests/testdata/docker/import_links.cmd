@@ -1,0 +1,1 @@
+docker import links.tar links:latest && tar -tvf links.tar

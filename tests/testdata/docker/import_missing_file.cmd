@@ -1,0 +1,1 @@
+docker import nosuchfile.tar x:y

@@ -1,0 +1,1 @@
+docker import garbage.bin garbage:latest

@@ -1,0 +1,1 @@
+docker import -c 'CMD ["/bin/sh"]' busybox.tar busybox:latest

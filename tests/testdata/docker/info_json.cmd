@@ -1,0 +1,1 @@
+docker info --format '{{json .}}'

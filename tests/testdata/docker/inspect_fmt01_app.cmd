@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Id}}' example/app:v1

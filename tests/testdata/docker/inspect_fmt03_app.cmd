@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Config.Env}}' example/app:v1

@@ -1,0 +1,1 @@
+docker image inspect --format '{{index .RepoTags 0}}' busybox:latest

@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Foo}}' example/app:v1

@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Config.Foo}}' example/app:v1

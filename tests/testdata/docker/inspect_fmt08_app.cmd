@@ -1,0 +1,1 @@
+docker image inspect --format '{{range .RepoTags}}{{.}} {{end}}' example/app:v1

@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Size}}' example/app:v1

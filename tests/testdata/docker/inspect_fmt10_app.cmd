@@ -1,0 +1,1 @@
+docker image inspect --format '{{.VirtualSize}}' example/app:v1

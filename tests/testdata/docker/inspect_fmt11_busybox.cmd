@@ -1,0 +1,1 @@
+docker image inspect --format '{{.RootFS.Layers}}' busybox:latest

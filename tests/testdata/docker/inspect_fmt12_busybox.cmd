@@ -1,0 +1,1 @@
+docker image inspect --format '{{json .Config.Labels}}' busybox:latest

@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Config.Labels.x}}' example/app:v1

@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Created}}' example/app:v1

@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Parent}}' example/app:v1

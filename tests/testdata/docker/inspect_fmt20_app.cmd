@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Config.ExposedPorts}}' example/app:v1

@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Config.Volumes}}' busybox:latest

@@ -1,0 +1,1 @@
+docker image inspect example/app:v1

@@ -1,0 +1,1 @@
+docker image inspect localhost:5000/x/y:1.0

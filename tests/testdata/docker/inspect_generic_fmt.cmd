@@ -1,0 +1,1 @@
+docker inspect --format '{{.Id}}' busybox:latest

@@ -1,0 +1,1 @@
+docker inspect --type image --format '{{.Config.Cmd}}' busybox:latest

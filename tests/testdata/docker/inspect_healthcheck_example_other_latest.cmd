@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Config.Healthcheck}} {{.Config.OnBuild}}' example/other:latest

@@ -1,0 +1,1 @@
+docker image inspect --format '{{index .RepoTags 5}}' busybox:latest

@@ -1,0 +1,1 @@
+docker image inspect --format '{{.Id}}' 85f8dd08026e

@@ -1,0 +1,1 @@
+docker image inspect nosuch:latest

@@ -1,0 +1,1 @@
+docker load -q -i busybox-save.tar

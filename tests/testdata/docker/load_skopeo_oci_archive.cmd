@@ -1,0 +1,1 @@
+docker load -i bb-oci.tar

@@ -1,0 +1,1 @@
+docker rmi busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef

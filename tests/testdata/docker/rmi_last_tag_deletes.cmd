@@ -1,0 +1,1 @@
+docker rmi localhost:5000/x/y:1.0

@@ -1,0 +1,1 @@
+docker rmi --no-prune example/other:latest

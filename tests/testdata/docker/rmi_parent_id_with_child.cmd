@@ -1,0 +1,1 @@
+docker rmi 85f8dd08026e

@@ -1,0 +1,1 @@
+docker rmi -f 85f8dd08026e

@@ -1,0 +1,1 @@
+docker rmi 0123456789ab

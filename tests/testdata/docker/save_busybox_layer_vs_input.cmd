@@ -1,0 +1,1 @@
+cd x-busybox && sha256sum '5eac3db6d03d61f085850f345c0807e7a551b29086fb9ccd37a813701f0edc83/layer.tar' ../busybox.tar && stat -c '%s %n' '5eac3db6d03d61f085850f345c0807e7a551b29086fb9ccd37a813701f0edc83/layer.tar' ../busybox.tar && (cmp '5eac3db6d03d61f085850f345c0807e7a551b29086fb9ccd37a813701f0edc83/layer.tar' ../busybox.tar && echo identical-to-input || true)

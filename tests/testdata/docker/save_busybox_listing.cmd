@@ -1,0 +1,1 @@
+tar -tvf busybox-save.tar

@@ -1,0 +1,1 @@
+tar --full-time -tvf busybox-save.tar

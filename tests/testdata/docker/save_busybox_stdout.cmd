@@ -1,0 +1,1 @@
+docker save busybox:latest | sha256sum

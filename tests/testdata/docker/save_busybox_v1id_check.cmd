@@ -1,0 +1,1 @@
+python3 v1id.py x-busybox

@@ -1,0 +1,1 @@
+docker save -o byid.tar 85f8dd08026e && tar -tvf byid.tar

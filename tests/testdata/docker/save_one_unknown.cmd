@@ -1,0 +1,1 @@
+docker save -o unk2.tar busybox:latest nosuch:latest

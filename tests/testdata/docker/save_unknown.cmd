@@ -1,0 +1,1 @@
+docker save -o unk.tar nosuch:latest

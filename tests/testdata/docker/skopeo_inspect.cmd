@@ -1,0 +1,1 @@
+skopeo inspect docker-archive:busybox-save.tar

@@ -1,0 +1,1 @@
+skopeo inspect --config docker-archive:busybox-save.tar

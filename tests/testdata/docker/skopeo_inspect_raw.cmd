@@ -1,0 +1,1 @@
+skopeo inspect --raw docker-archive:busybox-save.tar

@@ -1,0 +1,1 @@
+docker tag busybox:latest 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef

@@ -1,0 +1,1 @@
+docker tag 85f8dd08026e busybox:byid

@@ -1,0 +1,1 @@
+docker tag example/app:v1 busybox:byid

@@ -1,0 +1,1 @@
+docker tag nosuch:latest foo:bar

@@ -1,0 +1,1 @@
+docker tag 0123456789ab foo:bar
