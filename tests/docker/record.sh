@@ -70,7 +70,6 @@ rec() {
   bash -c "$cmd" >"$out/$name.out" 2>"$out/$name.err" </dev/null || rc=$?
   echo "$rc" >"$out/$name.rc"
 }
-# rec_in NAME 'COMMAND': like rec, but COMMAND reads its own stdin redirect (kept in the .cmd).
 keep() { # keep SRC DESTNAME: byte-exact copy into files/
   cp "$1" "$out/files/$2"
 }
@@ -123,7 +122,6 @@ printf 'this is not a tar\n' >garbage.bin
 rec import_not_a_tar "docker import garbage.bin garbage:latest"
 
 bb_id=$(id_of busybox:latest)
-app_id=$(id_of example/app:v1)
 dangling_id=$(docker images -q --filter dangling=true --no-trunc | head -n 1)
 printf '%s\n' "$bb_id" >"$out/files/busybox-id.txt"
 
@@ -343,7 +341,6 @@ docker tag busybox:latest busybox:alias
 # Corruptions. docker load skips reading a layer tar whose chain ID is already in the layer store,
 # so the busybox archive is first loaded corrupted while busybox's layer exists (no error), and
 # then a tiny image whose layer is absent is used to get the real error texts.
-layer=$(jq -r '.[0].Layers[0]' x-busybox/manifest.json)
 corrupt_archive() { # corrupt_archive SRC_DIR DEST_DIR KIND -> DEST_DIR.tar
   local src=$1 dst=$2 kind=$3 lay cfgf
   rm -rf "$dst" && cp -a "$src" "$dst"

@@ -1,1 +1,1 @@
-docker image inspect sha256:975e7950c5bbbb6cd3d1498348df24e775d895c1ca93ba7d3cf081a6f72361f8
+docker image inspect sha256:9854613e7ad6a1106187fdbf617ba7b9688ebcb1243eff0bbcab1d63027d7b12

@@ -1,1 +1,1 @@
-docker image inspect --format '{{.Id}}' sha256:85f8dd08026ece11fa90185af823e19c9a4bc9bd79f770520912c8f9800c6e77
+docker image inspect --format '{{.Id}}' sha256:f5455b23f29e9985b981376b482a83f8bcc28b4a1ba71d9baa5b3f79bb80bf8e

@@ -1,1 +1,1 @@
-docker image inspect --format '{{.Id}}' 85f8dd08026e
+docker image inspect --format '{{.Id}}' f5455b23f29e

@@ -1,1 +1,1 @@
-docker rmi -f 85f8dd08026e
+docker rmi -f f5455b23f29e

@@ -1,1 +1,1 @@
-docker rmi 85f8dd08026e
+docker rmi f5455b23f29e

@@ -1,1 +1,1 @@
-docker save -o byid.tar 85f8dd08026e && tar -tvf byid.tar
+docker save -o byid.tar f5455b23f29e && tar -tvf byid.tar

@@ -1,1 +1,1 @@
-docker tag 85f8dd08026e busybox:byid
+docker tag f5455b23f29e busybox:byid
