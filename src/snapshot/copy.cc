@@ -32,8 +32,8 @@ std::string ProcPath(int dirfd, const char* name) {
 
 // Copies xattrs; fd >= 0 uses the f* calls, else the l* calls on path (for
 // symlinks and devices, which cannot be opened).
-Status CopyXattrs(int src_fd, int dst_fd, const std::string& src_path,
-                  const std::string& dst_path, const std::string& what) {
+Status CopyXattrs(int src_fd, int dst_fd, const std::string& src_path, const std::string& dst_path,
+                  const std::string& what) {
   auto list = [&](char* buf, size_t n) {
     return src_fd >= 0 ? ::flistxattr(src_fd, buf, n) : ::llistxattr(src_path.c_str(), buf, n);
   };
@@ -69,8 +69,7 @@ Status CopyXattrs(int src_fd, int dst_fd, const std::string& src_path,
   return Ok();
 }
 
-Status CopyData(int in, int out, const struct stat& st, CopyState& state,
-                const std::string& what) {
+Status CopyData(int in, int out, const struct stat& st, CopyState& state, const std::string& what) {
   if (state.try_reflink) {
     if (::ioctl(out, FICLONE, in) == 0) return Ok();
     // Not supported here (or across file systems): stop asking.

@@ -32,7 +32,8 @@ bool OverlaySupported(const std::string& root) {
     if (::mkdir((t + d).c_str(), 0755) != 0) return false;
   }
   if (!WriteFileAtomic(t + "/l2/f", "x")) return false;
-  auto guard = MountAll({{"overlay", "overlay",
+  auto guard = MountAll({{"overlay",
+                          "overlay",
                           {"workdir=" + t + "/work", "upperdir=" + t + "/upper",
                            "lowerdir=" + t + "/l1:" + t + "/l2"}}},
                         t + "/merged");

@@ -42,7 +42,7 @@ struct Info {
 
 // Disk use of one snapshot's own directory (not its parents').
 struct Usage {
-  uint64_t size = 0;    // bytes on disk, hardlinks counted once
+  uint64_t size = 0;  // bytes on disk, hardlinks counted once
   uint64_t inodes = 0;
 };
 
@@ -57,8 +57,7 @@ class Snapshotter {
   // empty one) and describes how to mount it; nothing is mounted here.
   // AlreadyExists if key is taken; NotFound/FailedPrecondition for a missing
   // or uncommitted parent.
-  virtual Result<std::vector<Mount>> Prepare(const std::string& key,
-                                             const std::string& parent) = 0;
+  virtual Result<std::vector<Mount>> Prepare(const std::string& key, const std::string& parent) = 0;
   // Like Prepare, but read-only: the mounts are "ro" and it cannot be committed.
   virtual Result<std::vector<Mount>> View(const std::string& key, const std::string& parent) = 0;
   // The mounts of an active snapshot or view (again), e.g. in another process.

@@ -115,9 +115,12 @@ void RemoveIfUnlocked(const std::string& path) {
 
 std::string_view KindName(Kind kind) {
   switch (kind) {
-    case Kind::kView: return "view";
-    case Kind::kActive: return "active";
-    case Kind::kCommitted: return "committed";
+    case Kind::kView:
+      return "view";
+    case Kind::kActive:
+      return "active";
+    case Kind::kCommitted:
+      return "committed";
   }
   return "unknown";
 }
@@ -262,8 +265,7 @@ Status Storage::Commit(const std::string& name, const std::string& key) {
   c.info.name = name;
   STRATA_ASSIGN_OR_RETURN(std::string encoded, EncodeRecord(c));
   // One rename turns the active snapshot into the committed one.
-  STRATA_TRY_CTX(WriteFileAtomic(SnapshotDir(c.id) + "/" + kInfoFile, encoded),
-                 "commit " + name);
+  STRATA_TRY_CTX(WriteFileAtomic(SnapshotDir(c.id) + "/" + kInfoFile, encoded), "commit " + name);
   return Ok();
 }
 
@@ -356,8 +358,8 @@ Usage TreeUsage(const std::string& path) {
 
 Result<std::vector<Mount>> LocalSnapshotter::Prepare(const std::string& key,
                                                      const std::string& parent) {
-  auto chain = storage_.Create(Kind::kActive, key, parent,
-                               [this](const Chain& c) { return Populate(c); });
+  auto chain =
+      storage_.Create(Kind::kActive, key, parent, [this](const Chain& c) { return Populate(c); });
   if (!chain) return std::move(chain).error().Wrap("prepare");
   return MountsFor(*chain);
 }

@@ -1,4 +1,6 @@
 // CopyTree: the copy driver's full-tree copy keeps every attribute a layer has.
+#include "snapshot/copy.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,7 +10,6 @@
 
 #include <filesystem>
 
-#include "snapshot/copy.h"
 #include "util/fs.h"
 
 namespace strata::snapshot {

@@ -40,9 +40,9 @@ class MountTest : public testing::Test {
 };
 
 TEST(RelativizeOverlayOptionsTest, PathsBecomeRelativeToTheirCommonDir) {
-  auto r = RelativizeOverlayOptions({"index=off", "workdir=/var/lib/s/snapshots/3/work",
-                                     "upperdir=/var/lib/s/snapshots/3/fs",
-                                     "lowerdir=/var/lib/s/snapshots/2/fs:/var/lib/s/snapshots/1/fs"});
+  auto r = RelativizeOverlayOptions(
+      {"index=off", "workdir=/var/lib/s/snapshots/3/work", "upperdir=/var/lib/s/snapshots/3/fs",
+       "lowerdir=/var/lib/s/snapshots/2/fs:/var/lib/s/snapshots/1/fs"});
   EXPECT_EQ(r.dir, "/var/lib/s/snapshots");
   EXPECT_EQ(r.options, (std::vector<std::string>{"index=off", "workdir=3/work", "upperdir=3/fs",
                                                  "lowerdir=2/fs:1/fs"}));
@@ -84,8 +84,8 @@ TEST_F(MountTest, ReleaseKeepsTheMount) {
 
 TEST_F(MountTest, FailureUndoesEarlierMounts) {
   REQUIRE_ROOT();
-  auto g = MountAll({{"bind", src_, {"rbind"}}, {"bind", tmp_.path() + "/missing", {"rbind"}}},
-                    target_);
+  auto g =
+      MountAll({{"bind", src_, {"rbind"}}, {"bind", tmp_.path() + "/missing", {"rbind"}}}, target_);
   ASSERT_FALSE(g);
   EXPECT_EQ(g.error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(IsMountPoint(target_));
@@ -104,7 +104,7 @@ TEST_F(MountTest, BusyMountIsDetached) {
   ASSERT_EQ(::fchdir(cwd), 0);
   ::close(cwd);
   ::close(fd);
-  EXPECT_FALSE(st);  // reported...
+  EXPECT_FALSE(st);                     // reported...
   EXPECT_FALSE(IsMountPoint(target_));  // ...but detached all the same
 }
 

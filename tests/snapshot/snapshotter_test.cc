@@ -248,8 +248,8 @@ TEST_P(SnapshotterTest, ViewsAreReadOnly) {
   REQUIRE_ROOT();
   Layer("a", "", {{"a", "1"}});
   Layer("b", "a", {{"b", "2"}});
-  for (const auto& [key, parent] : std::vector<std::pair<std::string, std::string>>{
-           {"v0", ""}, {"v1", "a"}, {"v2", "b"}}) {
+  for (const auto& [key, parent] :
+       std::vector<std::pair<std::string, std::string>>{{"v0", ""}, {"v1", "a"}, {"v2", "b"}}) {
     SCOPED_TRACE(key);
     auto m = MountSpecs(sn_->View(key, parent));
     if (!parent.empty()) EXPECT_EQ(Read(m.path() + "/a"), "1");
@@ -315,9 +315,9 @@ TEST_P(SnapshotterTest, WalkListsParentsFirst) {
   EXPECT_EQ(st.error().code, ErrorCode::kCancelled);
   EXPECT_EQ(calls, 1);
   // fn may call back into the snapshotter (no lock is held).
-  EXPECT_TRUE(sn_->Walk([&](const Info& i) -> Status { return sn_->Stat(i.name).has_value()
-                                                                    ? Ok()
-                                                                    : Internal("stat"); }));
+  EXPECT_TRUE(sn_->Walk([&](const Info& i) -> Status {
+    return sn_->Stat(i.name).has_value() ? Ok() : Internal("stat");
+  }));
 }
 
 TEST_P(SnapshotterTest, UsageCountsOwnDirectory) {
