@@ -53,7 +53,7 @@ std::string IsalError(int ret) {
     case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
     case ISAL_INVALID_LOOKBACK: return "invalid lookback distance";
     case ISAL_INVALID_WRAPPER: return "invalid gzip header";
-    case ISAL_UNSUPPORTED_METHOD: return "unsupported gzip compression method";
+    case ISAL_UNSUPPORTED_METHOD: return "invalid gzip header: unsupported compression method";
     case ISAL_INCORRECT_CHECKSUM: return "gzip checksum mismatch";
     case ISAL_NEED_DICT: return "deflate stream needs a dictionary";
     default: return "inflate error " + std::to_string(ret);
@@ -139,7 +139,8 @@ class ZstdReader : public Reader {
       size_t in_pos_before = in_.pos;
       size_t ret = ZSTD_decompressStream(ctx_, &out, &in_);
       if (ZSTD_isError(ret)) return DataLoss(std::string("zstd: ") + ZSTD_getErrorName(ret));
-      last_ret_ = ret;
+      // A call with no input and no output says nothing about frame state.
+      if (in_.pos != in_pos_before || out.pos > 0) last_ret_ = ret;
       if (out.pos > 0) return out.pos;
       if (eof_ && in_.pos == in_.size) {
         if (last_ret_ != 0) return DataLoss("zstd: unexpected EOF");
@@ -302,7 +303,11 @@ class ZstdWriter : public ClosingWriter {
  public:
   ZstdWriter(Writer& w, int level)
       : w_(w), out_(ZSTD_CStreamOutSize()), ctx_(ZSTD_createCCtx()) {
-    if (ctx_ != nullptr) ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
+    if (ctx_ != nullptr) {
+      ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
+      // As the zstd tool does: lets readers detect corruption in stored blocks.
+      ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 1);
+    }
   }
   ~ZstdWriter() override { ZSTD_freeCCtx(ctx_); }
   using Writer::Write;
@@ -359,7 +364,7 @@ std::string_view CompressionName(Compression c) {
 
 Compression DetectCompression(std::string_view h) {
   auto starts = [&](std::string_view magic) { return h.substr(0, magic.size()) == magic; };
-  if (starts("\x1f\x8b\x08")) return Compression::kGzip;
+  if (starts("\x1f\x8b")) return Compression::kGzip;
   if (starts("\x28\xb5\x2f\xfd")) return Compression::kZstd;
   if (starts("BZh")) return Compression::kBzip2;
   if (starts(std::string_view("\xfd" "7zXZ\x00", 6))) return Compression::kXz;
