@@ -204,6 +204,27 @@ bool IsEmptyLike(const OrderedJson& v) {
   }
 }
 
+// Equality where object key order does not matter (as for Go maps), so a source value that
+// only differs in key order from the re-built one counts as unchanged and is kept.
+bool SameValue(const OrderedJson& a, const OrderedJson& b) {
+  if (a.is_object() && b.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      auto other = b.find(it.key());
+      if (other == b.end() || !SameValue(it.value(), *other)) return false;
+    }
+    return true;
+  }
+  if (a.is_array() && b.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!SameValue(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
 }  // namespace
 
 std::string GoMarshal(const OrderedJson& v) {
@@ -385,7 +406,7 @@ OrderedJson FieldWriter::Build(const OrderedJson& extra, const JsonSource& sourc
       const std::string& key = it.key();
       if (const auto* f = find_field(key)) {
         if (f->second) {
-          out[key] = *f->second == it.value() ? it.value() : *f->second;
+          out[key] = SameValue(*f->second, it.value()) ? it.value() : *f->second;
         } else if (IsEmptyLike(it.value())) {
           out[key] = it.value();  // still empty: keep the source's spelling (null, [], …)
         }
