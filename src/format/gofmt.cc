@@ -155,7 +155,7 @@ std::string Pad(std::string s, const Spec& sp, bool numeric) {
   return std::string(pad, ' ') + s;
 }
 
-void FormatOne(std::string* out, const Json& v, const Spec& sp);
+void FormatOne(std::string* out, const Json& v, const Spec& sp, bool nested = false);
 
 void BadVerb(std::string* out, const Json& v, char verb) {
   *out += "%!";
@@ -308,14 +308,15 @@ void FormatString(std::string* out, const std::string& s, const Json& v, const S
   }
 }
 
-void FormatOne(std::string* out, const Json& v, const Spec& sp) {
+void FormatOne(std::string* out, const Json& v, const Spec& sp, bool nested) {
   if (sp.verb == 'T') {
     *out += Pad(GoTypeName(v), sp, false);
     return;
   }
   switch (v.type()) {
     case Json::value_t::null:
-      if (sp.verb == 'v') {
+      // A nil inside a slice or map prints <nil> whatever the verb (fmt's printValue).
+      if (sp.verb == 'v' || nested) {
         *out += Pad("<nil>", sp, false);
       } else {
         BadVerb(out, v, sp.verb);
@@ -338,7 +339,7 @@ void FormatOne(std::string* out, const Json& v, const Spec& sp) {
       for (const Json& e : v) {
         if (!first) out->push_back(' ');
         first = false;
-        FormatOne(out, e, sp);
+        FormatOne(out, e, sp, true);
       }
       out->push_back(']');
       return;
@@ -349,9 +350,9 @@ void FormatOne(std::string* out, const Json& v, const Spec& sp) {
       for (auto it = v.begin(); it != v.end(); ++it) {
         if (!first) out->push_back(' ');
         first = false;
-        FormatOne(out, Json(it.key()), sp);
+        FormatOne(out, Json(it.key()), sp, true);
         out->push_back(':');
-        FormatOne(out, it.value(), sp);
+        FormatOne(out, it.value(), sp, true);
       }
       out->push_back(']');
       return;
