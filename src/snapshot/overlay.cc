@@ -19,7 +19,7 @@ Status MakeDir(const std::string& path, mode_t mode) {
 
 }  // namespace
 
-bool OverlaySupported(const std::string& root) {
+bool OverlaySnapshotter::Supported(const std::string& root) {
   std::string dir = root + "/snapshots";
   if (!MakeDirs(dir)) return false;
   // The shared lock keeps Recover (exclusive) from deleting a live probe.

@@ -9,10 +9,6 @@
 
 namespace strata::snapshot {
 
-// Whether overlayfs works with upper dirs on root's file system: mounts a
-// tiny overlay in a temp dir under root/snapshots (needs mount privileges).
-bool OverlaySupported(const std::string& root);
-
 // Mounts (containerd:plugins/snapshots/overlay): active with parents →
 // overlay lowerdir=<parents nearest first>,upperdir=fs,workdir=work; active
 // without parent → rw bind of fs; view of one parent → ro bind of its fs;
@@ -21,6 +17,9 @@ bool OverlaySupported(const std::string& root);
 class OverlaySnapshotter : public LocalSnapshotter {
  public:
   static Result<std::unique_ptr<OverlaySnapshotter>> Open(const std::string& root);
+  // Whether overlayfs works with upper dirs on root's file system: mounts a
+  // tiny overlay in a temp dir under root/snapshots (needs mount privileges).
+  static bool Supported(const std::string& root);
   std::string_view Driver() const override { return "overlay"; }
 
  protected:

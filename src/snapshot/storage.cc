@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -260,6 +261,11 @@ Status Storage::Commit(const std::string& name, const std::string& key) {
                               std::string(KindName(r->info.kind)) + ", not active");
   }
   if (Find(all, name)) return AlreadyExists("commit: snapshot " + name + " already exists");
+  // The layer's files must be durable before the info makes it committed;
+  // one syncfs is far cheaper than an fsync per file.
+  std::string fs_dir = FsDir(r->id);
+  STRATA_ASSIGN_OR_RETURN(UniqueFd fs_fd, OpenFile(fs_dir, O_RDONLY | O_DIRECTORY));
+  if (::syncfs(fs_fd.get()) != 0) return ErrnoError("commit " + name + ": syncfs " + fs_dir);
   Record c = *r;
   c.info.kind = Kind::kCommitted;
   c.info.name = name;

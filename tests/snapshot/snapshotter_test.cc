@@ -68,7 +68,8 @@ class SnapshotterTest : public testing::TestWithParam<Driver> {
     ASSERT_TRUE(tmp);
     tmp_ = std::move(*tmp);
     root_ = tmp_.path() + "/root";
-    if (overlay() && !OverlaySupported(root_)) GTEST_SKIP() << "overlayfs not usable here";
+    if (overlay() && !OverlaySnapshotter::Supported(root_))
+      GTEST_SKIP() << "overlayfs not usable here";
     Reopen();
   }
 
@@ -535,7 +536,7 @@ INSTANTIATE_TEST_SUITE_P(Drivers, SnapshotterTest,
 TEST(OpenSnapshotterTest, PicksOverlayWhenSupported) {
   auto tmp = TempDir::Create(fs::temp_directory_path().string(), "snapshot-open-");
   ASSERT_TRUE(tmp);
-  bool supported = OverlaySupported(tmp->path());
+  bool supported = OverlaySnapshotter::Supported(tmp->path());
   if (::geteuid() == 0) EXPECT_TRUE(supported) << "root on a Linux 6 host should have overlay";
   auto s = OpenSnapshotter(tmp->path());
   ASSERT_TRUE(s) << s.error().message;
