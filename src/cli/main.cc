@@ -1,10 +1,65 @@
 #include "cli/main.h"
 
-#include <cstdio>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/context.h"
 
 namespace strata::cli {
-int Main(int, char**) {
-  std::puts("strata");
-  return 0;
+
+Result<engine::Store*> Context::Store() {
+  if (!store) {
+    auto s = engine::Store::Open(root.empty() ? engine::DefaultRoot() : root);
+    if (!s) return std::move(s).error();
+    store = std::move(*s);
+  }
+  return store.get();
 }
+
+void Context::Fail(const Error& e) {
+  std::fprintf(stderr, "Error response from daemon: %s\n", e.message.c_str());
+  exit_code = 1;
+}
+
+void Context::FailPlain(const std::string& message, int code) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  exit_code = code;
+}
+
+void Out(const std::string& s) {
+  std::fwrite(s.data(), 1, s.size(), stdout);
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"A self-sufficient runtime for containers", "strata"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("", "");
+  Context ctx;
+  app.add_option("--root", ctx.root, "Root directory of the store (default: $STRATA_ROOT or /var/lib/strata)");
+  app.add_option("-l,--log-level", ctx.log_level, "Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\")")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "fatal"}));
+  app.add_option("--config", ctx.config_dir, "Location of client config files (default \"~/.docker\")");
+  RegisterImageCommands(app, ctx);
+  RegisterArchiveCommands(app, ctx);
+  RegisterSystemCommands(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // docker: flag errors exit 125 with a pointer to --help.
+    std::string cmd = "strata";
+    for (auto* sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().front();
+      cmd += " " + sub->get_name();
+    }
+    std::fprintf(stderr, "%s\nSee '%s --help'.\n", e.what(), cmd.c_str());
+    return 125;
+  }
+  std::fflush(stdout);
+  return ctx.exit_code;
+}
+
 }  // namespace strata::cli

@@ -1,6 +1,7 @@
 #include "store/metadata.h"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <map>
 
@@ -22,7 +23,8 @@ LayerRecord ReadLayer(const Stmt& s) {
   return l;
 }
 
-constexpr const char* kImageCols = "id, top_chain_id, created, size, parent_id, loaded_at";
+constexpr const char* kImageCols =
+    "id, top_chain_id, created, size, parent_id, loaded_at, last_tag_time";
 
 ImageRecord ReadImage(const Stmt& s) {
   ImageRecord i;
@@ -32,6 +34,7 @@ ImageRecord ReadImage(const Stmt& s) {
   i.size = s.Int(3);
   i.parent_id = s.OptText(4);
   i.loaded_at = s.Int(5);
+  i.last_tag_time = s.Int(6);
   return i;
 }
 
@@ -182,6 +185,12 @@ Result<std::optional<std::string>> Metadata::SetTag(const std::string& ref,
                           "created_at=excluded.created_at"));
   s.Bind(1, ref).Bind(2, image_id).Bind(3, NowSeconds());
   STRATA_TRY(s.Run());
+  STRATA_ASSIGN_OR_RETURN(Stmt u, db_.Prepare("UPDATE images SET last_tag_time=? WHERE id=?"));
+  u.Bind(1, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count()))
+      .Bind(2, image_id);
+  STRATA_TRY(u.Run());
   return prev;
 }
 

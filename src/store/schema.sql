@@ -26,7 +26,8 @@ CREATE TABLE images (
   created      INTEGER NOT NULL,             -- config "created", unix nanoseconds
   size         INTEGER NOT NULL,             -- sum of its layers' sizes
   parent_id    TEXT,                         -- docker's Parent (local builds)
-  loaded_at    INTEGER NOT NULL              -- unix nanoseconds it entered this store
+  loaded_at    INTEGER NOT NULL,             -- unix nanoseconds it entered this store
+  last_tag_time INTEGER NOT NULL DEFAULT 0   -- unix ns of the last tag set on it; 0 = never
 );
 
 -- Tags: full normalized references (docker.io/library/busybox:latest).

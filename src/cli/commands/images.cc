@@ -1,0 +1,449 @@
+// images, tag, rmi, image prune, history, inspect: docker's image commands.
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <map>
+#include <set>
+
+#include "cli/context.h"
+#include "engine/docker_json.h"
+#include "engine/gc.h"
+#include "engine/images.h"
+#include "engine/timefmt.h"
+#include "format/table.h"
+#include "format/template.h"
+#include "image/reference.h"
+#include "util/human.h"
+
+namespace strata::cli {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string TruncId(const std::string& id, bool no_trunc) {
+  if (no_trunc) return id;
+  return id.substr(id.find(':') + 1, 12);
+}
+
+std::string CreatedSince(int64_t created_ns) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  auto d = now - std::chrono::nanoseconds(created_ns);
+  return HumanDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(d)) + " ago";
+}
+
+// "2026-11-27 16:23:14 +0000 UTC": Go's time.Time String() in UTC.
+std::string GoTimeString(int64_t unix_ns) {
+  time_t t = static_cast<time_t>(unix_ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+  return buf;
+}
+
+Status PrintRows(const std::string& fmt, const Json& header, const std::vector<Json>& rows,
+                 const std::string& default_table) {
+  auto out = format::RenderRows(fmt.empty() ? default_table : fmt, header, rows, default_table);
+  if (!out) return Error{out.error().code, "template parsing error: " + out.error().message};
+  Out(*out);
+  return Ok();
+}
+
+// --filter key=value pairs, validated against the keys a command accepts.
+Result<std::multimap<std::string, std::string>> ParseFilters(const std::vector<std::string>& in,
+                                                             const std::set<std::string>& keys) {
+  std::multimap<std::string, std::string> out;
+  for (auto& f : in) {
+    auto eq = f.find('=');
+    if (eq == std::string::npos) {
+      return InvalidArgument("bad format of filter (expected name=value)");
+    }
+    std::string k = f.substr(0, eq);
+    if (!keys.count(k)) return InvalidArgument("Invalid filter '" + k + "'");
+    out.emplace(k, f.substr(eq + 1));
+  }
+  return out;
+}
+
+void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, bool alias) {
+  struct Opts {
+    bool all = false, quiet = false, digests = false, no_trunc = false;
+    std::vector<std::string> filters;
+    std::string format;
+    std::vector<std::string> repo;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* c = parent.add_subcommand(name, "List images");
+  if (alias) c->alias("list");
+  c->add_flag("-a,--all", o->all, "Show all images (default hides intermediate images)");
+  c->add_flag("--digests", o->digests, "Show digests");
+  c->add_option("-f,--filter", o->filters, "Filter output based on conditions provided")->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  c->add_option("--format", o->format,
+                "Format output using a custom template:\n'table':            Print output in table "
+                "format with column headers (default)\n'table TEMPLATE':   Print output in table "
+                "format using the given Go template\n'json':             Print in JSON format\n"
+                "'TEMPLATE':         Print output using the given Go template");
+  c->add_flag("--no-trunc", o->no_trunc, "Don't truncate output");
+  c->add_flag("-q,--quiet", o->quiet, "Only show image IDs");
+  c->add_option("repository", o->repo, "[REPOSITORY[:TAG]]")->expected(0, 1);
+  c->callback([o, &ctx] {
+    auto sr = ctx.Store();
+    if (!sr) return ctx.Fail(sr.error());
+    engine::Store& s = **sr;
+    auto filters = ParseFilters(o->filters, {"dangling", "label", "reference", "before", "since",
+                                             "until"});
+    if (!filters) return ctx.Fail(filters.error());
+    if (!o->repo.empty()) filters->emplace("reference", o->repo[0]);
+    auto list = s.metadata().ListImages();
+    if (!list) return ctx.Fail(list.error());
+    // before/since compare creation times with a named image.
+    std::optional<int64_t> before, since;
+    for (auto& [k, v] : *filters) {
+      if (k != "before" && k != "since") continue;
+      auto id = engine::ResolveImage(s, v);
+      if (!id) return ctx.Fail(id.error());
+      auto img = s.metadata().GetImage(*id);
+      if (!img || !*img) return ctx.Fail(NotFound("No such image: " + v));
+      (k == "before" ? before : since) = (*img)->created;
+    }
+    std::set<std::string> has_children;
+    for (auto& i : *list)
+      if (i.parent_id) has_children.insert(*i.parent_id);
+
+    std::vector<Json> rows;
+    for (auto& img : *list) {
+      bool dangling = img.tags.empty() && img.repo_digests.empty();
+      if (!o->all && dangling && has_children.count(img.id)) continue;  // intermediate
+      if (before && img.created >= *before) continue;
+      if (since && img.created <= *since) continue;
+      bool keep = true;
+      for (auto [it, end] = filters->equal_range("dangling"); it != end; ++it) {
+        if ((it->second == "true" || it->second == "1") != dangling) keep = false;
+      }
+      auto labels_range = filters->equal_range("label");
+      if (labels_range.first != labels_range.second) {
+        auto cfg = engine::ImageConfigBytes(s, img.id);
+        Json labels = Json::object();
+        if (cfg) {
+          auto j = Json::parse(*cfg, nullptr, false);
+          if (!j.is_discarded() && j.contains("config") && j["config"].is_object() &&
+              j["config"].contains("Labels") && j["config"]["Labels"].is_object()) {
+            labels = j["config"]["Labels"];
+          }
+        }
+        for (auto it = labels_range.first; it != labels_range.second; ++it) {
+          auto eq = it->second.find('=');
+          std::string k = it->second.substr(0, eq);
+          if (!labels.contains(k)) keep = false;
+          else if (eq != std::string::npos && labels[k] != it->second.substr(eq + 1)) keep = false;
+        }
+      }
+      if (!keep) continue;
+      // One row per tag; digest-only references give <none> tags; neither
+      // gives a dangling <none>:<none> row.
+      std::vector<std::pair<std::string, std::string>> names;  // repo, tag
+      std::map<std::string, std::string> digest_of_repo;
+      for (auto& d : img.repo_digests) {
+        if (auto r = image::ParseNormalizedNamed(d)) digest_of_repo[r->FamiliarName()] = r->Digest().str();
+      }
+      for (auto& t : img.tags)
+        if (auto r = image::ParseNormalizedNamed(t)) names.emplace_back(r->FamiliarName(), r->Tag());
+      for (auto& [repo, dg] : digest_of_repo) {
+        bool tagged = std::any_of(names.begin(), names.end(), [&](auto& n) { return n.first == repo; });
+        if (!tagged) names.emplace_back(repo, "<none>");
+      }
+      auto ref_ranges = filters->equal_range("reference");
+      if (ref_ranges.first != ref_ranges.second) {
+        std::vector<std::pair<std::string, std::string>> kept;
+        for (auto& n : names) {
+          for (auto it = ref_ranges.first; it != ref_ranges.second; ++it) {
+            std::string pat = it->second;
+            bool match = fnmatch(pat.c_str(), n.first.c_str(), 0) == 0 ||
+                         fnmatch(pat.c_str(), (n.first + ":" + n.second).c_str(), 0) == 0;
+            if (match) {
+              kept.push_back(n);
+              break;
+            }
+          }
+        }
+        if (kept.empty()) continue;
+        names = kept;
+      }
+      if (names.empty()) names.emplace_back("<none>", "<none>");
+      for (auto& [repo, tag] : names) {
+        Json row;
+        row["Containers"] = "N/A";
+        row["CreatedAt"] = GoTimeString(img.created);
+        row["CreatedSince"] = CreatedSince(img.created);
+        row["Digest"] = digest_of_repo.count(repo) ? digest_of_repo[repo] : "<none>";
+        row["ID"] = TruncId(img.id, o->no_trunc);
+        row["Repository"] = repo;
+        row["SharedSize"] = "N/A";
+        row["Size"] = HumanSizeWithPrecision(static_cast<double>(img.size), 3);
+        row["Tag"] = tag;
+        row["UniqueSize"] = "N/A";
+        row["VirtualSize"] = HumanSize(static_cast<double>(img.size));
+        rows.push_back(row);
+      }
+    }
+    if (o->quiet) {
+      std::string out;
+      for (auto& r : rows) out += r["ID"].get<std::string>() + "\n";
+      return Out(out);
+    }
+    Json header = {{"Repository", "REPOSITORY"}, {"Tag", "TAG"},       {"ID", "IMAGE ID"},
+                   {"CreatedSince", "CREATED"},  {"Size", "SIZE"},     {"Digest", "DIGEST"},
+                   {"CreatedAt", "CREATED AT"},  {"Containers", "CONTAINERS"},
+                   {"SharedSize", "SHARED SIZE"}, {"UniqueSize", "UNIQUE SIZE"},
+                   {"VirtualSize", "VIRTUAL SIZE"}};
+    std::string def = o->digests
+                          ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+                          : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+    if (auto st = PrintRows(o->format, header, rows, def); !st) ctx.FailPlain(st.error().message);
+  });
+}
+
+void RegisterTag(CLI::App& parent, Context& ctx) {
+  auto args = std::make_shared<std::vector<std::string>>();
+  auto* c = parent.add_subcommand("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE");
+  c->add_option("names", *args, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")->expected(2)->required();
+  c->callback([args, &ctx] {
+    auto target = image::ParseNormalizedNamed((*args)[1]);
+    if (!target) {
+      return ctx.FailPlain("Error parsing reference: \"" + (*args)[1] +
+                           "\" is not a valid repository/tag: " + target.error().message);
+    }
+    if (image::IsIdentifier(target->Path())) {
+      return ctx.FailPlain("Error parsing reference: \"" + (*args)[1] +
+                           "\" is not a valid repository/tag: invalid repository name (" +
+                           target->Path() + "), cannot specify 64-byte hexadecimal strings");
+    }
+    auto s = ctx.Store();
+    if (!s) return ctx.Fail(s.error());
+    if (auto st = engine::TagImage(**s, (*args)[0], (*args)[1]); !st) ctx.Fail(st.error());
+  });
+}
+
+void RegisterRmi(CLI::App& parent, Context& ctx, const std::string& name) {
+  struct Opts {
+    bool force = false, no_prune = false;
+    std::vector<std::string> names;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* c = parent.add_subcommand(name, "Remove one or more images");
+  c->add_flag("-f,--force", o->force, "Force removal of the image");
+  c->add_flag("--no-prune", o->no_prune, "Do not delete untagged parents");
+  c->add_option("images", o->names, "IMAGE [IMAGE...]")->required();
+  c->callback([o, &ctx] {
+    auto s = ctx.Store();
+    if (!s) return ctx.Fail(s.error());
+    for (auto& n : o->names) {
+      auto recs = engine::RemoveImage(**s, n, o->force, !o->no_prune);
+      if (!recs) {
+        ctx.Fail(recs.error());
+        continue;
+      }
+      std::string out;
+      for (auto& r : *recs)
+        out += r.untagged.empty() ? "Deleted: " + r.deleted + "\n" : "Untagged: " + r.untagged + "\n";
+      Out(out);
+    }
+  });
+}
+
+void RegisterHistory(CLI::App& parent, Context& ctx) {
+  struct Opts {
+    bool human = true, no_trunc = false, quiet = false;
+    std::string format, image;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* c = parent.add_subcommand("history", "Show the history of an image");
+  c->add_option("-H,--human", o->human, "Print sizes and dates in human readable format")
+      ->default_str("true")->expected(0, 1)->default_val(true);
+  c->add_flag("--no-trunc", o->no_trunc, "Don't truncate output");
+  c->add_flag("-q,--quiet", o->quiet, "Only show image IDs");
+  c->add_option("--format", o->format, "Format output using a custom template");
+  c->add_option("image", o->image, "IMAGE")->required();
+  c->callback([o, &ctx] {
+    auto s = ctx.Store();
+    if (!s) return ctx.Fail(s.error());
+    auto id = engine::ResolveImage(**s, o->image);
+    if (!id) return ctx.Fail(id.error());
+    auto hist = engine::ImageHistory(**s, *id);
+    if (!hist) return ctx.Fail(hist.error());
+    std::vector<Json> rows;
+    for (auto& h : *hist) {
+      Json r;
+      r["Comment"] = h.comment;
+      r["CreatedAt"] = engine::FormatRfc3339Nano(h.created * 1000000000).substr(0, 19) + "Z";
+      r["CreatedBy"] = h.created_by;
+      r["CreatedSince"] = o->human ? CreatedSince(h.created * 1000000000)
+                                   : engine::FormatRfc3339Nano(h.created * 1000000000);
+      r["ID"] = h.id == "<missing>" ? h.id : TruncId(h.id, o->no_trunc);
+      r["Size"] = o->human ? HumanSizeWithPrecision(static_cast<double>(h.size), 3)
+                           : std::to_string(h.size);
+      std::string by = h.created_by;
+      if (!o->no_trunc && by.size() > 45) by = by.substr(0, 44) + "…";
+      r["CreatedBy"] = by;
+      rows.push_back(r);
+    }
+    if (o->quiet) {
+      std::string out;
+      for (auto& r : rows) out += r["ID"].get<std::string>() + "\n";
+      return Out(out);
+    }
+    Json header = {{"ID", "IMAGE"}, {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"},
+                   {"CreatedBy", "CREATED BY"}, {"Size", "SIZE"}, {"Comment", "COMMENT"}};
+    if (auto st = PrintRows(o->format, header, rows,
+                            "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}");
+        !st) {
+      ctx.FailPlain(st.error().message);
+    }
+  });
+}
+
+void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name) {
+  struct Opts {
+    std::string format, type;
+    std::vector<std::string> names;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* c = parent.add_subcommand(name, name == "inspect" ? "Return low-level information on Docker objects"
+                                                          : "Display detailed information on one or more images");
+  c->add_option("-f,--format", o->format, "Format output using a custom template");
+  if (name == "inspect") c->add_option("--type", o->type, "Return JSON for specified type");
+  c->add_option("names", o->names, "IMAGE [IMAGE...]")->required();
+  c->callback([o, &ctx] {
+    auto s = ctx.Store();
+    if (!s) return ctx.Fail(s.error());
+    std::optional<format::Template> tmpl;
+    if (!o->format.empty()) {
+      auto t = format::Template::Parse(format::ExpandEscapes(o->format));
+      if (!t) return ctx.FailPlain("template parsing error: " + t.error().message);
+      tmpl = std::move(*t);
+    }
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    std::string out;
+    for (auto& n : o->names) {
+      auto id = engine::ResolveImage(**s, n);
+      if (!id) {
+        std::fprintf(stderr, "Error response from daemon: no such image: %s: %s\n", n.c_str(),
+                     id.error().message.c_str());
+        ctx.exit_code = 1;
+        continue;
+      }
+      auto j = engine::InspectImage(**s, *id);
+      if (!j) {
+        ctx.Fail(j.error());
+        continue;
+      }
+      if (tmpl) {
+        auto r = tmpl->Execute(Json::parse(j->dump()));
+        if (!r) {
+          std::fprintf(stderr, "template: %s\n", r.error().message.c_str());
+          ctx.exit_code = 1;
+          continue;
+        }
+        out += *r + "\n";
+      } else {
+        all.push_back(*j);
+      }
+    }
+    if (!tmpl) out = engine::GoJson(all, 4) + "\n";
+    Out(out);
+  });
+}
+
+void RegisterPrune(CLI::App& parent, Context& ctx) {
+  struct Opts {
+    bool all = false, force = false;
+    std::vector<std::string> filters;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* c = parent.add_subcommand("prune", "Remove unused images");
+  c->add_flag("-a,--all", o->all, "Remove all unused images, not just dangling ones");
+  c->add_option("--filter", o->filters, "Provide filter values (e.g. \"until=<timestamp>\")")->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  c->add_flag("-f,--force", o->force, "Do not prompt for confirmation");
+  c->callback([o, &ctx] {
+    if (!o->force) {
+      std::fputs(o->all ? "WARNING! This will remove all images without at least one container "
+                          "associated to them.\nAre you sure you want to continue? [y/N] "
+                        : "WARNING! This will remove all dangling images.\nAre you sure you want "
+                          "to continue? [y/N] ",
+                 stdout);
+      std::fflush(stdout);
+      char buf[16] = {0};
+      if (!std::fgets(buf, sizeof buf, stdin) || (buf[0] != 'y' && buf[0] != 'Y')) return;
+    }
+    auto s = ctx.Store();
+    if (!s) return ctx.Fail(s.error());
+    auto filters = ParseFilters(o->filters, {"until", "label", "label!", "dangling"});
+    if (!filters) return ctx.Fail(filters.error());
+    auto before = engine::CollectGarbage(**s);  // settle garbage first so the figure is ours
+    (void)before;
+    uint64_t used_before = 0;
+    (**s).content().Walk([&](const content::Info& i) { used_before += i.size; }).has_value();
+    auto list = (**s).metadata().ListImages();
+    if (!list) return ctx.Fail(list.error());
+    std::string out;
+    std::string deleted_lines;
+    int64_t now = engine::NowUnixNanos();
+    for (auto& img : *list) {
+      bool dangling = img.tags.empty() && img.repo_digests.empty();
+      if (!o->all && !dangling) continue;
+      bool keep = false;
+      for (auto& [k, v] : *filters) {
+        if (k == "until") {
+          auto t = engine::ParseRfc3339(v);
+          int64_t cutoff;
+          if (t) {
+            cutoff = *t;
+          } else {
+            // A Go duration like "24h", "30m", "10s".
+            double n = std::atof(v.c_str());
+            char unit = v.empty() ? 's' : v.back();
+            double mult = unit == 'h' ? 3600 : unit == 'm' ? 60 : 1;
+            cutoff = now - static_cast<int64_t>(n * mult * 1e9);
+          }
+          if (img.created >= cutoff) keep = true;
+        }
+      }
+      if (keep) continue;
+      auto recs = engine::RemoveImage(**s, img.id, /*force=*/true, /*prune=*/true);
+      if (!recs) continue;
+      for (auto& r : *recs)
+        deleted_lines += r.untagged.empty() ? "deleted: " + r.deleted + "\n" : "untagged: " + r.untagged + "\n";
+    }
+    auto gc = engine::CollectGarbage(**s);
+    uint64_t used_after = 0;
+    (**s).content().Walk([&](const content::Info& i) { used_after += i.size; }).has_value();
+    (void)gc;
+    if (!deleted_lines.empty()) out += "Deleted Images:\n" + deleted_lines + "\n";
+    out += "Total reclaimed space: " +
+           HumanSize(static_cast<double>(used_before > used_after ? used_before - used_after : 0)) + "\n";
+    Out(out);
+  });
+}
+
+}  // namespace
+
+void RegisterImageCommands(CLI::App& app, Context& ctx) {
+  RegisterImages(app, ctx, "images", false);
+  RegisterTag(app, ctx);
+  RegisterRmi(app, ctx, "rmi");
+  RegisterHistory(app, ctx);
+  RegisterInspect(app, ctx, "inspect");
+  auto* image = app.add_subcommand("image", "Manage images");
+  image->require_subcommand(1);
+  RegisterImages(*image, ctx, "ls", true);
+  RegisterTag(*image, ctx);
+  RegisterRmi(*image, ctx, "rm");
+  RegisterHistory(*image, ctx);
+  RegisterInspect(*image, ctx, "inspect");
+  RegisterPrune(*image, ctx);
+  RegisterArchiveCommands(*image, ctx);
+}
+
+}  // namespace strata::cli

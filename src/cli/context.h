@@ -1,0 +1,41 @@
+// What every command shares: global flags, the lazily opened store, output
+// streams, and the one place where errors become docker's messages and exit
+// codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "engine/store.h"
+#include "util/result.h"
+
+namespace strata::cli {
+
+struct Context {
+  std::string root;
+  std::string log_level = "info";
+  std::string config_dir;
+  int exit_code = 0;
+  std::unique_ptr<engine::Store> store;
+
+  // Opens the store on first use.
+  Result<engine::Store*> Store();
+  // Prints "Error response from daemon: <message>" as docker does for errors
+  // that come from the engine, and records exit status 1.
+  void Fail(const Error& e);
+  // Prints a message verbatim (docker's client-side errors).
+  void FailPlain(const std::string& message, int code = 1);
+};
+
+// Registration of each command group on the root app.
+void RegisterImageCommands(CLI::App& app, Context& ctx);
+void RegisterArchiveCommands(CLI::App& app, Context& ctx);
+void RegisterSystemCommands(CLI::App& app, Context& ctx);
+
+// Writes a whole string to stdout.
+void Out(const std::string& s);
+
+}  // namespace strata::cli

@@ -1,0 +1,153 @@
+#include "engine/docker_json.h"
+
+namespace strata::engine {
+
+using ojson = nlohmann::ordered_json;
+
+ojson ContainerConfigForInspect(const ojson& c) {
+  auto get = [&](const char* k, ojson zero) {
+    if (c.is_object() && c.contains(k) && !c[k].is_null()) return c[k];
+    return zero;
+  };
+  auto present = [&](const char* k) {
+    if (!c.is_object() || !c.contains(k) || c[k].is_null()) return false;
+    const ojson& v = c[k];
+    if (v.is_string() || v.is_array() || v.is_object()) return !v.empty();
+    if (v.is_boolean()) return v.get<bool>();
+    return true;
+  };
+  ojson o = ojson::object();
+  o["Hostname"] = get("Hostname", "");
+  o["Domainname"] = get("Domainname", "");
+  o["User"] = get("User", "");
+  o["AttachStdin"] = get("AttachStdin", false);
+  o["AttachStdout"] = get("AttachStdout", false);
+  o["AttachStderr"] = get("AttachStderr", false);
+  if (present("ExposedPorts")) o["ExposedPorts"] = c["ExposedPorts"];
+  o["Tty"] = get("Tty", false);
+  o["OpenStdin"] = get("OpenStdin", false);
+  o["StdinOnce"] = get("StdinOnce", false);
+  o["Env"] = get("Env", nullptr);
+  o["Cmd"] = get("Cmd", nullptr);
+  if (present("Healthcheck")) o["Healthcheck"] = c["Healthcheck"];
+  if (present("ArgsEscaped")) o["ArgsEscaped"] = c["ArgsEscaped"];
+  o["Image"] = get("Image", "");
+  o["Volumes"] = get("Volumes", nullptr);
+  o["WorkingDir"] = get("WorkingDir", "");
+  o["Entrypoint"] = get("Entrypoint", nullptr);
+  if (present("NetworkDisabled")) o["NetworkDisabled"] = c["NetworkDisabled"];
+  if (present("MacAddress")) o["MacAddress"] = c["MacAddress"];
+  o["OnBuild"] = get("OnBuild", nullptr);
+  o["Labels"] = get("Labels", nullptr);
+  if (present("StopSignal")) o["StopSignal"] = c["StopSignal"];
+  if (present("StopTimeout")) o["StopTimeout"] = c["StopTimeout"];
+  if (present("Shell")) o["Shell"] = c["Shell"];
+  return o;
+}
+
+ojson GraphDriverForInspect(Store& s, const store::ImageRecord& img) {
+  ojson g = ojson::object();
+  g["Data"] = nullptr;
+  g["Name"] = std::string(s.snapshots().Driver());
+  (void)img;
+  return g;
+}
+
+namespace {
+
+void Escape(const std::string& s, std::string& out) {
+  static const char* kHex = "0123456789abcdef";
+  out += '"';
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '<':
+      case '>':
+      case '&':
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else if (c == 0xe2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+                   (static_cast<unsigned char>(s[i + 2]) == 0xa8 ||
+                    static_cast<unsigned char>(s[i + 2]) == 0xa9)) {
+          out += static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
+          i += 2;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void Dump(const ojson& j, int indent, int depth, std::string& out) {
+  auto nl = [&](int d) {
+    if (indent <= 0) return;
+    out += '\n';
+    out.append(static_cast<size_t>(indent * d), ' ');
+  };
+  switch (j.type()) {
+    case ojson::value_t::object: {
+      if (j.empty()) {
+        out += "{}";
+        return;
+      }
+      out += '{';
+      bool first = true;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        nl(depth + 1);
+        Escape(it.key(), out);
+        out += indent > 0 ? ": " : ":";
+        Dump(it.value(), indent, depth + 1, out);
+      }
+      nl(depth);
+      out += '}';
+      return;
+    }
+    case ojson::value_t::array: {
+      if (j.empty()) {
+        out += "[]";
+        return;
+      }
+      out += '[';
+      bool first = true;
+      for (auto& v : j) {
+        if (!first) out += ',';
+        first = false;
+        nl(depth + 1);
+        Dump(v, indent, depth + 1, out);
+      }
+      nl(depth);
+      out += ']';
+      return;
+    }
+    case ojson::value_t::string:
+      Escape(j.get<std::string>(), out);
+      return;
+    default:
+      out += j.dump();
+  }
+}
+
+}  // namespace
+
+std::string GoJson(const ojson& j, int indent) {
+  std::string out;
+  Dump(j, indent, 0, out);
+  return out;
+}
+
+}  // namespace strata::engine

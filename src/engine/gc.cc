@@ -1,0 +1,111 @@
+#include "engine/gc.h"
+
+#include <algorithm>
+#include <set>
+
+#include "util/fs.h"
+
+namespace strata::engine {
+namespace {
+
+Result<std::set<std::string>> LiveBlobs(Store& s) {
+  std::set<std::string> live;
+  STRATA_ASSIGN_OR_RETURN(auto images, s.metadata().ListImages());
+  for (auto& i : images) live.insert(i.id);
+  STRATA_ASSIGN_OR_RETURN(auto layers, s.metadata().AllLayers());
+  for (auto& l : layers)
+    if (l.blob_digest) live.insert(*l.blob_digest);
+  return live;
+}
+
+}  // namespace
+
+Result<GcReport> CollectGarbage(Store& s) {
+  STRATA_ASSIGN_OR_RETURN(StoreLock lock, s.Exclusive());
+  GcReport report;
+  auto& md = s.metadata();
+  {
+    STRATA_ASSIGN_OR_RETURN(auto tx, s.db().Begin());
+    STRATA_ASSIGN_OR_RETURN(auto gone, md.UnreferencedLayers());
+    for (auto& l : gone) STRATA_TRY(md.DeleteLayer(l.chain_id));
+    STRATA_TRY(tx.Commit());
+  }
+  STRATA_ASSIGN_OR_RETURN(auto layers, md.AllLayers());
+  std::set<std::string> live_snaps;
+  for (auto& l : layers) live_snaps.insert(l.chain_id);
+
+  // Snapshots: everything that is not a live layer's snapshot (leftover
+  // unpack keys, committed chains whose rows never got written). With the
+  // exclusive lock held no other process is mid-operation.
+  std::vector<std::string> dead;
+  STRATA_TRY(s.snapshots().Walk([&](const snapshot::Info& i) -> Status {
+    if (!live_snaps.count(i.name)) dead.push_back(i.name);
+    return Ok();
+  }));
+  for (auto it = dead.rbegin(); it != dead.rend(); ++it) {  // children first
+    uint64_t bytes = 0;
+    if (auto u = s.snapshots().Usage(*it)) bytes = u->size;
+    if (auto st = s.snapshots().Remove(*it); st) {
+      report.reclaimed_bytes += bytes;
+      report.removed_snapshots.push_back(*it);
+    }
+  }
+  STRATA_TRY(s.snapshots().Recover());
+
+  STRATA_ASSIGN_OR_RETURN(auto live, LiveBlobs(s));
+  std::vector<content::Info> dead_blobs;
+  STRATA_TRY(s.content().Walk([&](const content::Info& i) {
+    if (!live.count(i.digest.str())) dead_blobs.push_back(i);
+  }));
+  for (auto& b : dead_blobs) {
+    STRATA_TRY(s.content().Delete(b.digest));
+    report.reclaimed_bytes += b.size;
+    report.removed_blobs.push_back(b.digest.str());
+  }
+  STRATA_TRY(s.content().CleanIngest(0));
+  STRATA_TRY(RemoveAll(s.TmpDir()));
+  STRATA_TRY(MakeDirs(s.TmpDir()));
+  return report;
+}
+
+Result<std::vector<std::string>> CheckStore(Store& s, bool verify_blobs) {
+  STRATA_ASSIGN_OR_RETURN(auto problems, s.db().Check());
+  auto& md = s.metadata();
+  STRATA_ASSIGN_OR_RETURN(auto images, md.ListImages());
+  auto check_blob = [&](const std::string& what, const std::string& d) {
+    auto dg = digest::Digest::Parse(d);
+    if (!dg) {
+      problems.push_back(what + ": invalid digest " + d);
+      return;
+    }
+    if (!s.content().Exists(*dg)) {
+      problems.push_back(what + ": blob " + d + " is missing");
+      return;
+    }
+    if (verify_blobs) {
+      auto r = s.content().Open(*dg, true);
+      CountingWriter sink;
+      if (!r || !Copy(**r, sink)) problems.push_back(what + ": blob " + d + " is corrupted");
+    }
+  };
+  for (auto& i : images) {
+    check_blob("image " + i.id + " config", i.id);
+    if (i.top_chain_id) {
+      auto chain = md.LayerChain(*i.top_chain_id);
+      if (!chain) problems.push_back("image " + i.id + ": " + chain.error().message);
+    }
+  }
+  STRATA_ASSIGN_OR_RETURN(auto layers, md.AllLayers());
+  for (auto& l : layers) {
+    if (l.blob_digest) check_blob("layer " + l.chain_id, *l.blob_digest);
+    auto st = s.snapshots().Stat(l.chain_id);
+    if (!st) {
+      problems.push_back("layer " + l.chain_id + ": snapshot is missing");
+    } else if (st->kind != snapshot::Kind::kCommitted) {
+      problems.push_back("layer " + l.chain_id + ": snapshot is not committed");
+    }
+  }
+  return problems;
+}
+
+}  // namespace strata::engine
