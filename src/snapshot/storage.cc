@@ -252,21 +252,34 @@ Result<Chain> Storage::Get(const std::string& key_or_name) {
 
 Status Storage::Commit(const std::string& name, const std::string& key) {
   if (name.empty()) return InvalidArgument("empty snapshot name");
-  STRATA_ASSIGN_OR_RETURN(UniqueFd lock, Lock(dir_, true));
-  STRATA_ASSIGN_OR_RETURN(std::vector<Record> all, LoadAll());
-  const Record* r = Find(all, key);
-  if (!r) return NotFound("commit " + name + ": snapshot " + key + " not found");
-  if (r->info.kind != Kind::kActive) {
-    return FailedPrecondition("commit " + name + ": snapshot " + key + " is " +
-                              std::string(KindName(r->info.kind)) + ", not active");
+  auto check = [&](const std::vector<Record>& all) -> Result<Record> {
+    const Record* r = Find(all, key);
+    if (!r) return NotFound("commit " + name + ": snapshot " + key + " not found");
+    if (r->info.kind != Kind::kActive) {
+      return FailedPrecondition("commit " + name + ": snapshot " + key + " is " +
+                                std::string(KindName(r->info.kind)) + ", not active");
+    }
+    if (Find(all, name)) return AlreadyExists("commit: snapshot " + name + " already exists");
+    return *r;
+  };
+  uint64_t id;
+  {
+    STRATA_ASSIGN_OR_RETURN(UniqueFd lock, Lock(dir_, false));
+    STRATA_ASSIGN_OR_RETURN(std::vector<Record> all, LoadAll());
+    STRATA_ASSIGN_OR_RETURN(Record r, check(all));
+    id = r.id;
   }
-  if (Find(all, name)) return AlreadyExists("commit: snapshot " + name + " already exists");
-  // The layer's files must be durable before the info makes it committed;
-  // one syncfs is far cheaper than an fsync per file.
-  std::string fs_dir = FsDir(r->id);
+  // The layer's files must be durable before the info makes it committed.
+  // One syncfs is far cheaper than an fsync per file; it runs unlocked
+  // because it may take a while.
+  std::string fs_dir = FsDir(id);
   STRATA_ASSIGN_OR_RETURN(UniqueFd fs_fd, OpenFile(fs_dir, O_RDONLY | O_DIRECTORY));
   if (::syncfs(fs_fd.get()) != 0) return ErrnoError("commit " + name + ": syncfs " + fs_dir);
-  Record c = *r;
+
+  STRATA_ASSIGN_OR_RETURN(UniqueFd lock, Lock(dir_, true));
+  STRATA_ASSIGN_OR_RETURN(std::vector<Record> all, LoadAll());
+  STRATA_ASSIGN_OR_RETURN(Record c, check(all));  // it may have changed meanwhile
+  if (c.id != id) return Conflict("commit " + name + ": snapshot " + key + " was replaced");
   c.info.kind = Kind::kCommitted;
   c.info.name = name;
   STRATA_ASSIGN_OR_RETURN(std::string encoded, EncodeRecord(c));

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -517,6 +518,32 @@ TEST_P(SnapshotterTest, RecoverCleansCrashLeftovers) {
   EXPECT_NE(*after, *active_dir);
   ASSERT_TRUE(sn_->Commit("a2", "after"));
   EXPECT_EQ(sn_->Stat("a2")->parent, "a");
+}
+
+TEST_P(SnapshotterTest, RecoverLeavesLiveWorkAlone) {
+  std::string snaps = root_ + "/snapshots";
+  // A removal in progress in another process holds its rm- dir locked.
+  ASSERT_TRUE(MakeDirs(snaps + "/rm-5/fs"));
+  int fd = ::open((snaps + "/rm-5").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto s = GetParam().open(root_);  // runs Recover in another process
+    ::_exit(s ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(status, 0);
+  EXPECT_TRUE(Exists(snaps + "/rm-5/fs"));
+  ::close(fd);  // the remover died
+  ASSERT_TRUE(sn_->Recover());
+  EXPECT_FALSE(Exists(snaps + "/rm-5"));
+  // A probe whose prober died.
+  ASSERT_TRUE(MakeDirs(snaps + "/probe-abc/merged"));
+  ASSERT_TRUE(sn_->Recover());
+  EXPECT_FALSE(Exists(snaps + "/probe-abc"));
 }
 
 TEST_P(SnapshotterTest, RootKeepsItsDriver) {
