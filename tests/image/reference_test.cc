@@ -188,6 +188,9 @@ std::vector<NormalizedCase> NormalizedCases() {
       {"busybox:" + std::string(128, 'a'), "docker.io/library/busybox:" + std::string(128, 'a'),
        "busybox:" + std::string(128, 'a'), "docker.io", "library/busybox", std::string(128, 'a'),
        ""},
+      // Looks like a host to splitDockerDomain ("."), is not one to the grammar ("_"): Go
+      // returns it with an empty domain, and so do we.
+      {"foo_bar.com/x", "foo_bar.com/x", "foo_bar.com/x", "", "foo_bar.com/x", "", ""},
       {"my.registry/a-b_c.d__e/f---g", "my.registry/a-b_c.d__e/f---g",
        "my.registry/a-b_c.d__e/f---g", "my.registry", "a-b_c.d__e/f---g", "", ""},
   };
