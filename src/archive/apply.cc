@@ -223,11 +223,12 @@ class Applier {
         STRATA_TRY(Chown(dir.get(), base, e));
         return Xattrs(dir.get(), base, e);
       case EntryType::kFile: {
-        UniqueFd f(openat(dir.get(), b, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                          0600));
+        UniqueFd f(
+            openat(dir.get(), b, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!f) return ErrnoError("create");
         STRATA_TRY(CopyContent(content, f.get(), e.size));
-        if (do_chown() && fchown(f.get(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid)) != 0) {
+        if (do_chown() &&
+            fchown(f.get(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid)) != 0) {
           return ErrnoError("chown");
         }
         if (fchmod(f.get(), e.mode) != 0) return ErrnoError("chmod");
@@ -247,7 +248,7 @@ class Applier {
       case EntryType::kCharDevice:
       case EntryType::kBlockDevice:
       case EntryType::kFifo: {
-        mode_t kind = e.type == EntryType::kFifo       ? S_IFIFO
+        mode_t kind = e.type == EntryType::kFifo         ? S_IFIFO
                       : e.type == EntryType::kCharDevice ? S_IFCHR
                                                          : S_IFBLK;
         if (kind != S_IFIFO && !privileged_) return Ok();  // as rootless docker: skip devices
@@ -264,7 +265,8 @@ class Applier {
   }
 
   Status CopyContent(Reader& content, int fd, int64_t size) {
-    std::vector<char> buf(std::min<int64_t>(size, 256 << 10) + 1);
+    if (buf_.empty()) buf_.resize(256 << 10);
+    std::vector<char>& buf = buf_;
     int64_t total = 0;
     for (;;) {
       STRATA_ASSIGN_OR_RETURN(size_t got, content.Read(buf.data(), buf.size()));
@@ -298,7 +300,8 @@ class Applier {
 
   Status Times(int dirfd, const std::string& base, const TarEntry& e) {
     timespec ts[2] = {{e.mtime_sec, e.mtime_nsec}, {e.mtime_sec, e.mtime_nsec}};
-    if (utimensat(dirfd, base.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0) return ErrnoError("set times");
+    if (utimensat(dirfd, base.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+      return ErrnoError("set times");
     return Ok();
   }
 
@@ -419,6 +422,7 @@ class Applier {
   bool privileged_;
   std::unordered_set<std::string> unpacked_;
   std::vector<DirMeta> dirs_;
+  std::vector<char> buf_;  // file data copy buffer, reused
 };
 
 }  // namespace

@@ -49,14 +49,22 @@ class OwningReader : public Reader {
 
 std::string IsalError(int ret) {
   switch (ret) {
-    case ISAL_INVALID_BLOCK: return "invalid deflate block";
-    case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
-    case ISAL_INVALID_LOOKBACK: return "invalid lookback distance";
-    case ISAL_INVALID_WRAPPER: return "invalid gzip header";
-    case ISAL_UNSUPPORTED_METHOD: return "invalid gzip header: unsupported compression method";
-    case ISAL_INCORRECT_CHECKSUM: return "gzip checksum mismatch";
-    case ISAL_NEED_DICT: return "deflate stream needs a dictionary";
-    default: return "inflate error " + std::to_string(ret);
+    case ISAL_INVALID_BLOCK:
+      return "invalid deflate block";
+    case ISAL_INVALID_SYMBOL:
+      return "invalid deflate symbol";
+    case ISAL_INVALID_LOOKBACK:
+      return "invalid lookback distance";
+    case ISAL_INVALID_WRAPPER:
+      return "invalid gzip header";
+    case ISAL_UNSUPPORTED_METHOD:
+      return "invalid gzip header: unsupported compression method";
+    case ISAL_INCORRECT_CHECKSUM:
+      return "gzip checksum mismatch";
+    case ISAL_NEED_DICT:
+      return "deflate stream needs a dictionary";
+    default:
+      return "inflate error " + std::to_string(ret);
   }
 }
 
@@ -122,8 +130,7 @@ class GzipReader : public Reader {
 
 class ZstdReader : public Reader {
  public:
-  explicit ZstdReader(Reader& r)
-      : r_(r), in_buf_(ZSTD_DStreamInSize()), ctx_(ZSTD_createDCtx()) {}
+  explicit ZstdReader(Reader& r) : r_(r), in_buf_(ZSTD_DStreamInSize()), ctx_(ZSTD_createDCtx()) {}
   ~ZstdReader() override { ZSTD_freeDCtx(ctx_); }
 
   Result<size_t> Read(void* buf, size_t n) override {
@@ -178,8 +185,7 @@ class LibarchiveRawReader : public Reader {
       archive_read_support_filter_xz(a_);
     }
     archive_read_support_format_raw(a_);
-    if (archive_read_open(a_, this, nullptr, &LibarchiveRawReader::ReadCb, nullptr) !=
-        ARCHIVE_OK) {
+    if (archive_read_open(a_, this, nullptr, &LibarchiveRawReader::ReadCb, nullptr) != ARCHIVE_OK) {
       return Fail();
     }
     archive_entry* e = nullptr;
@@ -249,7 +255,7 @@ class GzipWriter : public ClosingWriter {
     zs_.gzip_flag = IGZIP_GZIP;
     zs_.level = static_cast<uint32_t>(level);
     static constexpr uint32_t kLevelBuf[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
-                                              ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
+                                             ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
     level_buf_.resize(kLevelBuf[level]);
     zs_.level_buf = level_buf_.data();
     zs_.level_buf_size = static_cast<uint32_t>(level_buf_.size());
@@ -301,8 +307,7 @@ class GzipWriter : public ClosingWriter {
 
 class ZstdWriter : public ClosingWriter {
  public:
-  ZstdWriter(Writer& w, int level)
-      : w_(w), out_(ZSTD_CStreamOutSize()), ctx_(ZSTD_createCCtx()) {
+  ZstdWriter(Writer& w, int level) : w_(w), out_(ZSTD_CStreamOutSize()), ctx_(ZSTD_createCCtx()) {
     if (ctx_ != nullptr) {
       ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
       // As the zstd tool does: lets readers detect corruption in stored blocks.
@@ -353,11 +358,16 @@ class ZstdWriter : public ClosingWriter {
 
 std::string_view CompressionName(Compression c) {
   switch (c) {
-    case Compression::kNone: return "none";
-    case Compression::kGzip: return "gzip";
-    case Compression::kZstd: return "zstd";
-    case Compression::kBzip2: return "bzip2";
-    case Compression::kXz: return "xz";
+    case Compression::kNone:
+      return "none";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kZstd:
+      return "zstd";
+    case Compression::kBzip2:
+      return "bzip2";
+    case Compression::kXz:
+      return "xz";
   }
   return "unknown";
 }
@@ -367,15 +377,21 @@ Compression DetectCompression(std::string_view h) {
   if (starts("\x1f\x8b")) return Compression::kGzip;
   if (starts("\x28\xb5\x2f\xfd")) return Compression::kZstd;
   if (starts("BZh")) return Compression::kBzip2;
-  if (starts(std::string_view("\xfd" "7zXZ\x00", 6))) return Compression::kXz;
+  if (starts(std::string_view("\xfd"
+                              "7zXZ\x00",
+                              6)))
+    return Compression::kXz;
   return Compression::kNone;
 }
 
 Result<std::unique_ptr<Reader>> NewDecompressor(Reader& r, Compression c) {
   switch (c) {
-    case Compression::kNone: return std::unique_ptr<Reader>(new PrefixReader("", r));
-    case Compression::kGzip: return std::unique_ptr<Reader>(new GzipReader(r));
-    case Compression::kZstd: return std::unique_ptr<Reader>(new ZstdReader(r));
+    case Compression::kNone:
+      return std::unique_ptr<Reader>(new PrefixReader("", r));
+    case Compression::kGzip:
+      return std::unique_ptr<Reader>(new GzipReader(r));
+    case Compression::kZstd:
+      return std::unique_ptr<Reader>(new ZstdReader(r));
     case Compression::kBzip2:
     case Compression::kXz: {
       auto lr = std::make_unique<LibarchiveRawReader>(r, c);
@@ -404,10 +420,10 @@ Result<std::unique_ptr<Reader>> NewDecompressingReader(Reader& r, Compression* d
   return std::unique_ptr<Reader>(new OwningReader(std::move(prefix), std::move(top)));
 }
 
-Result<std::unique_ptr<ClosingWriter>> NewCompressingWriter(Writer& out, Compression c,
-                                                             int level) {
+Result<std::unique_ptr<ClosingWriter>> NewCompressingWriter(Writer& out, Compression c, int level) {
   switch (c) {
-    case Compression::kNone: return std::unique_ptr<ClosingWriter>(new PassWriter(out));
+    case Compression::kNone:
+      return std::unique_ptr<ClosingWriter>(new PassWriter(out));
     case Compression::kGzip:
       if (level < 0) level = 1;
       if (level > ISAL_DEF_MAX_LEVEL) {

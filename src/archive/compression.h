@@ -40,6 +40,6 @@ class ClosingWriter : public Writer {
 // default, close to zlib -6 in ratio and much faster); zstd levels are zstd's.
 // kNone passes through. bzip2/xz are read-only (Unimplemented).
 Result<std::unique_ptr<ClosingWriter>> NewCompressingWriter(Writer& out, Compression c,
-                                                             int level = -1);
+                                                            int level = -1);
 
 }  // namespace strata::archive

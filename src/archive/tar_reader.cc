@@ -12,13 +12,20 @@ namespace strata::archive {
 
 std::string_view EntryTypeName(EntryType t) {
   switch (t) {
-    case EntryType::kFile: return "file";
-    case EntryType::kDir: return "directory";
-    case EntryType::kSymlink: return "symlink";
-    case EntryType::kHardlink: return "hardlink";
-    case EntryType::kCharDevice: return "char device";
-    case EntryType::kBlockDevice: return "block device";
-    case EntryType::kFifo: return "fifo";
+    case EntryType::kFile:
+      return "file";
+    case EntryType::kDir:
+      return "directory";
+    case EntryType::kSymlink:
+      return "symlink";
+    case EntryType::kHardlink:
+      return "hardlink";
+    case EntryType::kCharDevice:
+      return "char device";
+    case EntryType::kBlockDevice:
+      return "block device";
+    case EntryType::kFifo:
+      return "fifo";
   }
   return "unknown";
 }
@@ -116,8 +123,12 @@ Result<std::optional<TarEntry>> TarReader::Next() {
     t.linkname = hl;
   } else {
     switch (archive_entry_filetype(e)) {
-      case AE_IFREG: t.type = EntryType::kFile; break;
-      case AE_IFDIR: t.type = EntryType::kDir; break;
+      case AE_IFREG:
+        t.type = EntryType::kFile;
+        break;
+      case AE_IFDIR:
+        t.type = EntryType::kDir;
+        break;
       case AE_IFLNK: {
         t.type = EntryType::kSymlink;
         const char* sl = archive_entry_symlink(e);
@@ -126,9 +137,15 @@ Result<std::optional<TarEntry>> TarReader::Next() {
         t.linkname = sl;
         break;
       }
-      case AE_IFCHR: t.type = EntryType::kCharDevice; break;
-      case AE_IFBLK: t.type = EntryType::kBlockDevice; break;
-      case AE_IFIFO: t.type = EntryType::kFifo; break;
+      case AE_IFCHR:
+        t.type = EntryType::kCharDevice;
+        break;
+      case AE_IFBLK:
+        t.type = EntryType::kBlockDevice;
+        break;
+      case AE_IFIFO:
+        t.type = EntryType::kFifo;
+        break;
       default:
         return DataLoss("tar: entry \"" + t.path + "\" has an unsupported type");
     }

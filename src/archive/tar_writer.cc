@@ -19,7 +19,8 @@ constexpr Field kName{0, 100}, kMode{100, 8}, kUid{108, 8}, kGid{116, 8}, kSize{
     kVersion{263, 2}, kDevmajor{329, 8}, kDevminor{337, 8}, kPrefix{345, 155};
 
 bool IsAscii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 std::string ToAscii(std::string_view s) {
   std::string out;
@@ -43,7 +44,8 @@ void PutString(char* blk, Field f, std::string_view s) {
 void PutOctal(char* blk, Field f, int64_t x) {
   if (!FitsOctal(f.len, x)) x = 0;
   std::string digits(f.len - 1, '0');
-  for (size_t i = f.len - 1; i-- > 0 && x > 0; x >>= 3) digits[i] = static_cast<char>('0' + (x & 7));
+  for (size_t i = f.len - 1; i-- > 0 && x > 0; x >>= 3)
+    digits[i] = static_cast<char>('0' + (x & 7));
   PutString(blk, f, digits);
 }
 void Finalize(char* blk) {
@@ -87,13 +89,20 @@ std::string PaxRecord(std::string_view k, std::string_view v) {
 
 char TypeFlag(EntryType t) {
   switch (t) {
-    case EntryType::kFile: return '0';
-    case EntryType::kHardlink: return '1';
-    case EntryType::kSymlink: return '2';
-    case EntryType::kCharDevice: return '3';
-    case EntryType::kBlockDevice: return '4';
-    case EntryType::kDir: return '5';
-    case EntryType::kFifo: return '6';
+    case EntryType::kFile:
+      return '0';
+    case EntryType::kHardlink:
+      return '1';
+    case EntryType::kSymlink:
+      return '2';
+    case EntryType::kCharDevice:
+      return '3';
+    case EntryType::kBlockDevice:
+      return '4';
+    case EntryType::kDir:
+      return '5';
+    case EntryType::kFifo:
+      return '6';
   }
   return '0';
 }
@@ -138,7 +147,8 @@ Status TarWriter::WriteHeader(const TarEntry& e) {
     must_pax = true;
   }
   auto numeric = [&](const char* key, Field f, int64_t v) -> Status {
-    if (v < 0) return InvalidArgument(std::string("tar: negative ") + key + " for \"" + e.path + "\"");
+    if (v < 0)
+      return InvalidArgument(std::string("tar: negative ") + key + " for \"" + e.path + "\"");
     if (!FitsOctal(f.len, v)) {
       if (key == nullptr) return InvalidArgument("tar: value too large for \"" + e.path + "\"");
       pax[key] = std::to_string(v);

@@ -95,8 +95,12 @@ TEST_F(ApplyTest, AppliesEntriesWithMetadata) {
   dev.devmajor = 1;
   dev.devminor = 3;
   TarBuilder b;
-  b.Add(d).Add(f).Symlink("usr/sbin", "bin").Hardlink("usr/bin/tool2", "usr/bin/tool").Add(fifo).Add(
-      dev);
+  b.Add(d)
+      .Add(f)
+      .Symlink("usr/sbin", "bin")
+      .Hardlink("usr/bin/tool2", "usr/bin/tool")
+      .Add(fifo)
+      .Add(dev);
   std::string tar = b.Finish();
 
   StringReader sr(tar);
@@ -398,8 +402,8 @@ std::string Describe(const std::string& root) {
     std::string rel = p.substr(root.size() + 1);
     struct stat st;
     lstat(p.c_str(), &st);
-    std::string line = rel + " mode=" + std::to_string(st.st_mode) +
-                       " mtime=" + std::to_string(st.st_mtim.tv_sec);
+    std::string line =
+        rel + " mode=" + std::to_string(st.st_mode) + " mtime=" + std::to_string(st.st_mtim.tv_sec);
     if (IsRoot()) line += " own=" + std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid);
     if (S_ISREG(st.st_mode)) {
       line += " data=" + ReadFile(p).value_or("?");

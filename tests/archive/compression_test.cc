@@ -15,7 +15,8 @@ std::string Payload(size_t n, unsigned seed = 1) {
   // Half random, half repetitive: compressible, but not trivially.
   std::mt19937 rng(seed);
   std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = (i / 4096) % 2 ? static_cast<char>(rng()) : "abcdefgh"[i % 8];
+  for (size_t i = 0; i < n; ++i)
+    s[i] = (i / 4096) % 2 ? static_cast<char>(rng()) : "abcdefgh"[i % 8];
   return s;
 }
 
@@ -61,7 +62,10 @@ TEST(Compression, DetectsByMagic) {
   EXPECT_EQ(DetectCompression(std::string("\x1f\x8b\x08\x00", 4)), Compression::kGzip);
   EXPECT_EQ(DetectCompression("\x28\xb5\x2f\xfd\x00"), Compression::kZstd);
   EXPECT_EQ(DetectCompression("BZh91AY"), Compression::kBzip2);
-  EXPECT_EQ(DetectCompression(std::string("\xfd" "7zXZ\x00\x00", 7)), Compression::kXz);
+  EXPECT_EQ(DetectCompression(std::string("\xfd"
+                                          "7zXZ\x00\x00",
+                                          7)),
+            Compression::kXz);
   EXPECT_EQ(DetectCompression("ustar"), Compression::kNone);
   EXPECT_EQ(DetectCompression(""), Compression::kNone);
   EXPECT_EQ(DetectCompression("\x1f"), Compression::kNone);

@@ -88,7 +88,10 @@ class TarBuilder {
     Octal(b + 136, 12, e.mtime);
     b[156] = e.type;
     std::memcpy(b + 157, e.linkname.data(), std::min<size_t>(e.linkname.size(), 100));
-    std::memcpy(b + 257, "ustar\0" "00", 8);
+    std::memcpy(b + 257,
+                "ustar\0"
+                "00",
+                8);
     Octal(b + 329, 8, e.devmajor);
     Octal(b + 337, 8, e.devminor);
     std::memset(b + 148, ' ', 8);

@@ -96,8 +96,7 @@ std::vector<TarEntry> SampleEntries() {
   longp.path = std::string(200, 'x') + "/\xc3\xa9t\xc3\xa9";
   longp.uid = 1ll << 30;
   longp.size = 3;
-  longp.xattrs = {{"security.capability", std::string("\x01\x00\x00\x02", 4)},
-                  {"user.note", "hi"}};
+  longp.xattrs = {{"security.capability", std::string("\x01\x00\x00\x02", 4)}, {"user.note", "hi"}};
   v.push_back(longp);
   TarEntry longlink;
   longlink.path = "ll";
@@ -162,7 +161,9 @@ TEST(TarWriter, HeadersLookLikeGoArchiveTar) {
   EXPECT_EQ(h.substr(100, 8), std::string("0000644\0", 8));
   EXPECT_EQ(h.substr(124, 12), std::string("00000000000\0", 12));
   EXPECT_EQ(h.substr(136, 12), std::string("00000000010\0", 12));
-  EXPECT_EQ(h.substr(257, 8), std::string("ustar\0" "00", 8));
+  EXPECT_EQ(h.substr(257, 8), std::string("ustar\0"
+                                          "00",
+                                          8));
   EXPECT_EQ(h[155], ' ');
   EXPECT_EQ(h[154], '\0');
   EXPECT_EQ(h.substr(265, 64), std::string(64, '\0'));  // uname, gname empty
@@ -188,8 +189,7 @@ TEST(TarWriter, GnuTarReadsIt) {
   EXPECT_NE(out.find("-rwsr-xr-x 1000/100"), std::string::npos) << out;
   EXPECT_NE(out.find("etc/hosts2 link to etc/hosts"), std::string::npos) << out;
   EXPECT_NE(out.find("etc/link -> ../usr/lib/very/far/away"), std::string::npos) << out;
-  EXPECT_NE(out.find("crw-rw-rw- 0/0             1,3 1970-01-01 00:00 dev/null"),
-            std::string::npos)
+  EXPECT_NE(out.find("crw-rw-rw- 0/0             1,3 1970-01-01 00:00 dev/null"), std::string::npos)
       << out;
   EXPECT_NE(out.find(std::string(200, 'x') + "/\xc3\xa9t\xc3\xa9"), std::string::npos) << out;
   EXPECT_NE(out.find(std::string(120, 'p') + "/" + std::string(50, 'n')), std::string::npos);
@@ -216,8 +216,8 @@ TEST(TarReader, ReadsGnuTarOutput) {
   std::string long_name = dir->path() + "/src/" + std::string(150, 'L');
   ASSERT_TRUE(WriteFileAtomic(long_name, "long"));
   std::string cmd = "tar --format=gnu -C " + dir->path() + "/src -cf " + dir->path() +
-                    "/gnu.tar . && tar --format=pax -C " + dir->path() + "/src -cf " +
-                    dir->path() + "/pax.tar .";
+                    "/gnu.tar . && tar --format=pax -C " + dir->path() + "/src -cf " + dir->path() +
+                    "/pax.tar .";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   for (const char* f : {"/gnu.tar", "/pax.tar"}) {
     auto tar = ReadFile(dir->path() + f);
