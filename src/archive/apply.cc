@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <unordered_set>
@@ -116,7 +117,7 @@ class Applier {
       TarEntry& e = **next;
       stats.entries++;
       stats.size += e.size;
-      Status st = Entry(e, tr.content());
+      Status st = Entry(e, tr);
       if (!st) return Error(st.error()).Wrap("entry \"" + e.path + "\"");
     }
     STRATA_TRY(FixDirs());
@@ -186,7 +187,7 @@ class Applier {
     }
   }
 
-  Status Entry(const TarEntry& e, Reader& content) {
+  Status Entry(const TarEntry& e, TarReader& tr) {
     STRATA_ASSIGN_OR_RETURN(std::string path, CleanLayerPath(e.path));
     if (path.empty()) return Ok();  // the root itself: keep root_dir's own metadata
     std::string parent, base;
@@ -226,7 +227,7 @@ class Applier {
         UniqueFd f(
             openat(dir.get(), b, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!f) return ErrnoError("create");
-        STRATA_TRY(CopyContent(content, f.get(), e.size));
+        STRATA_TRY(CopyContent(tr, f.get(), e.size));
         if (do_chown() &&
             fchown(f.get(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid)) != 0) {
           return ErrnoError("chown");
@@ -264,28 +265,33 @@ class Applier {
     return Ok();
   }
 
-  Status CopyContent(Reader& content, int fd, int64_t size) {
-    if (buf_.empty()) buf_.resize(256 << 10);
-    std::vector<char>& buf = buf_;
-    int64_t total = 0;
+  // Writes the entry's data runs at their offsets, so sparse holes stay holes
+  // (a tiny sparse entry cannot turn into gigabytes of written zeros).
+  Status CopyContent(TarReader& tr, int fd, int64_t size) {
+    int64_t end = 0;
     for (;;) {
-      STRATA_ASSIGN_OR_RETURN(size_t got, content.Read(buf.data(), buf.size()));
-      if (got == 0) break;
-      size_t off = 0;
-      while (off < got) {
-        ssize_t w = write(fd, buf.data() + off, got - off);
+      const void* data;
+      size_t len;
+      int64_t off;
+      STRATA_ASSIGN_OR_RETURN(bool more, tr.ReadBlock(&data, &len, &off));
+      if (!more) break;
+      if (off < 0 || len > static_cast<size_t>(size) || off > size - static_cast<int64_t>(len)) {
+        return DataLoss("file data lies outside its declared size");
+      }
+      const char* p = static_cast<const char*>(data);
+      while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, off);
         if (w < 0) {
           if (errno == EINTR) continue;
           return ErrnoError("write");
         }
-        off += static_cast<size_t>(w);
+        p += w;
+        off += w;
+        len -= static_cast<size_t>(w);
       }
-      total += static_cast<int64_t>(got);
+      end = std::max(end, off);
     }
-    if (total != size) {
-      return DataLoss("file data is " + std::to_string(total) + " bytes, header says " +
-                      std::to_string(size));
-    }
+    if (end < size && ftruncate(fd, size) != 0) return ErrnoError("extend sparse file");
     return Ok();
   }
 
@@ -422,7 +428,6 @@ class Applier {
   bool privileged_;
   std::unordered_set<std::string> unpacked_;
   std::vector<DirMeta> dirs_;
-  std::vector<char> buf_;  // file data copy buffer, reused
 };
 
 }  // namespace

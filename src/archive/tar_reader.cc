@@ -174,6 +174,17 @@ Result<std::optional<TarEntry>> TarReader::Next() {
   return std::optional<TarEntry>(std::move(t));
 }
 
+Result<bool> TarReader::ReadBlock(const void** buf, size_t* len, int64_t* offset) {
+  Impl& s = *impl_;
+  if (!s.in_entry) return false;
+  la_int64_t off = 0;
+  int ret = archive_read_data_block(s.a, buf, len, &off);
+  if (ret == ARCHIVE_EOF) return false;
+  if (ret < ARCHIVE_WARN) return s.Fail("tar: read entry data");
+  *offset = off;
+  return true;
+}
+
 Status TarReader::Finish() {
   Impl& s = *impl_;
   s.in_entry = false;

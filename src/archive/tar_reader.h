@@ -49,7 +49,12 @@ class TarReader {
   // previous entry is skipped. Malformed headers are DataLoss errors.
   Result<std::optional<TarEntry>> Next();
   // Data of the entry last returned by Next(); valid until the next call.
+  // Holes of sparse files read as zeros.
   Reader& content();
+  // The same data as (offset, bytes) runs, holes skipped, so a sparse file can
+  // be recreated sparse instead of writing its zeros. Returns false at the end
+  // of the entry; the block stays valid until the next call.
+  Result<bool> ReadBlock(const void** buf, size_t* len, int64_t* offset);
   // Reads the underlying stream to its end (the zero blocks and record padding
   // after the end-of-archive marker), so a digest over it is complete.
   Status Finish();

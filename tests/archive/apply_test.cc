@@ -551,3 +551,30 @@ TEST_F(ApplyTest, DiffIsDeterministicOrderedAndReadableByGnuTar) {
 
 }  // namespace
 }  // namespace strata::archive
+
+namespace strata::archive {
+namespace {
+
+TEST_F(ApplyTest, SparseFilesStaySparse) {
+  std::string src = tmp_.path() + "/sparse-src";
+  ASSERT_TRUE(MakeDirs(src));
+  std::string cmd = "truncate -s 1G " + src + "/big && printf tail >> " + src +
+                    "/big && tar --sparse -C " + src + " -cf " + tmp_.path() + "/sparse.tar big";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto tar = ReadFile(tmp_.path() + "/sparse.tar");
+  ASSERT_TRUE(tar);
+  ASSERT_LT(tar->size(), 1u << 20);
+  auto r = Apply(*tar);
+  ASSERT_TRUE(r) << r.error().message;
+  struct stat st;
+  ASSERT_EQ(stat(P("big").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, (1ll << 30) + 4);
+  EXPECT_LT(st.st_blocks * 512, 1ll << 20);  // holes were not written out
+  UniqueFd fd(open(P("big").c_str(), O_RDONLY));
+  char buf[8] = {};
+  ASSERT_EQ(pread(fd.get(), buf, 8, (1ll << 30) - 4), 8);
+  EXPECT_EQ(std::string(buf, 8), std::string(4, '\0') + "tail");
+}
+
+}  // namespace
+}  // namespace strata::archive
