@@ -157,8 +157,8 @@ Result<Config> Config::FromJson(const OrderedJson& j) {
   if (const OrderedJson* h = r.Take("history"); h != nullptr && !h->is_null()) {
     if (!h->is_array()) return InvalidArgument("config.history: expected an array");
     for (size_t i = 0; i < h->size(); ++i) {
-      STRATA_ASSIGN_OR_RETURN(History e,
-                              HistoryFromJson((*h)[i], "config.history[" + std::to_string(i) + "]"));
+      STRATA_ASSIGN_OR_RETURN(
+          History e, HistoryFromJson((*h)[i], "config.history[" + std::to_string(i) + "]"));
       c.history.push_back(std::move(e));
     }
   }

@@ -46,13 +46,27 @@ void AppendString(std::string& out, std::string_view s) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         case '<':
         case '>':
         case '&':
@@ -302,8 +316,7 @@ Status FieldReader::Bool(const char* key, bool* out) {
   return Ok();
 }
 
-Status FieldReader::StringList(const char* key, std::vector<std::string>* out,
-                               bool accept_string) {
+Status FieldReader::StringList(const char* key, std::vector<std::string>* out, bool accept_string) {
   const OrderedJson* v = Take(key);
   out->clear();
   if (v == nullptr || v->is_null()) return Ok();

@@ -4,14 +4,13 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "util/result.h"
 
@@ -100,9 +99,9 @@ class FieldWriter {
 namespace internal {
 // Shared by Manifest and Index parsing: schemaVersion must be 2 (1 is unimplemented), the
 // mediaType must be of the kind `is_kind` accepts and agree with `expected` if given.
-Status CheckDocumentHeader(FieldReader& r, std::string_view kind,
-                           bool (*is_kind)(std::string_view), int64_t* schema_version,
-                           std::string* media_type, std::string_view expected);
+Status CheckDocumentHeader(FieldReader& r, std::string_view kind, bool (*is_kind)(std::string_view),
+                           int64_t* schema_version, std::string* media_type,
+                           std::string_view expected);
 }  // namespace internal
 
 }  // namespace strata::image

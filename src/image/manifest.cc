@@ -8,8 +8,8 @@ namespace internal {
 // Common checks of manifests and indexes: schemaVersion and the mediaType against the
 // expected one. `is_kind` says whether a media type names this kind of document.
 Status CheckDocumentHeader(FieldReader& r, std::string_view kind, bool (*is_kind)(std::string_view),
-                   int64_t* schema_version, std::string* media_type,
-                   std::string_view expected) {
+                           int64_t* schema_version, std::string* media_type,
+                           std::string_view expected) {
   std::string k(kind);
   if (!r.Has("schemaVersion")) return InvalidArgument(k + ": missing schemaVersion");
   STRATA_TRY(r.Int64("schemaVersion", schema_version));
@@ -29,8 +29,8 @@ Status CheckDocumentHeader(FieldReader& r, std::string_view kind, bool (*is_kind
                              "\" is not a " + k + " type");
     }
     if (!media_type->empty() && *media_type != expected) {
-      return InvalidArgument(k + ": mediaType \"" + *media_type +
-                             "\" does not match expected \"" + std::string(expected) + "\"");
+      return InvalidArgument(k + ": mediaType \"" + *media_type + "\" does not match expected \"" +
+                             std::string(expected) + "\"");
     }
     // Docker's schema 2 types always carry mediaType; only OCI may leave it out.
     if (media_type->empty() && media_type::IsDocker(expected)) {
@@ -47,8 +47,8 @@ Result<Manifest> Manifest::FromJson(const OrderedJson& j, std::string_view expec
   if (!j.is_object()) return InvalidArgument("manifest: expected an object");
   FieldReader r(j, "manifest");
   Manifest m;
-  STRATA_TRY(internal::CheckDocumentHeader(r, "manifest", media_type::IsManifest, &m.schema_version, &m.media_type,
-                         expected_media_type));
+  STRATA_TRY(internal::CheckDocumentHeader(r, "manifest", media_type::IsManifest, &m.schema_version,
+                                           &m.media_type, expected_media_type));
   // containerd's validateMediaType: a manifest never has "manifests".
   if (r.Has("manifests")) {
     return InvalidArgument("manifest: has a \"manifests\" field; is this an index?");

@@ -32,8 +32,7 @@ struct Manifest {
   // If `expected_media_type` is given (from the referring descriptor or Content-Type), it
   // must be a manifest type and agree with the document's own mediaType.
   static Result<Manifest> Parse(std::string_view bytes, std::string_view expected_media_type = "");
-  static Result<Manifest> FromJson(const OrderedJson& j,
-                                   std::string_view expected_media_type = "");
+  static Result<Manifest> FromJson(const OrderedJson& j, std::string_view expected_media_type = "");
 
   // JSON in the order of specs-go v1 Manifest (schemaVersion, mediaType, artifactType, config,
   // layers, subject, annotations); descriptors in Docker order for Docker media types.

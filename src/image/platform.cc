@@ -55,9 +55,9 @@ void NormalizeArch(std::string* arch, std::string* variant) {
 }
 
 bool IsKnownOs(std::string_view os) {
-  for (std::string_view k : {"aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos",
-                             "ios", "js", "linux", "nacl", "netbsd", "openbsd", "plan9", "solaris",
-                             "windows", "zos"}) {
+  for (std::string_view k :
+       {"aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js", "linux",
+        "nacl", "netbsd", "openbsd", "plan9", "solaris", "windows", "zos"}) {
     if (os == k) return true;
   }
   return false;
@@ -65,9 +65,10 @@ bool IsKnownOs(std::string_view os) {
 
 bool IsKnownArch(std::string_view arch) {
   for (std::string_view k :
-       {"386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "ppc64", "ppc64le",
-        "loong64", "mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc",
-        "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm"}) {
+       {"386",     "amd64",    "amd64p32",  "arm",         "armbe",   "arm64",
+        "arm64be", "ppc64",    "ppc64le",   "loong64",     "mips",    "mipsle",
+        "mips64",  "mips64le", "mips64p32", "mips64p32le", "ppc",     "riscv",
+        "riscv64", "s390",     "s390x",     "sparc",       "sparc64", "wasm"}) {
     if (arch == k) return true;
   }
   return false;
@@ -105,12 +106,23 @@ std::string EncodeOsOption(std::string_view v) {
   std::string out;
   for (char c : v) {
     switch (c) {
-      case '%': out += "%25"; break;
-      case '+': out += "%2B"; break;
-      case '(': out += "%28"; break;
-      case ')': out += "%29"; break;
-      case '/': out += "%2F"; break;
-      default: out += c;
+      case '%':
+        out += "%25";
+        break;
+      case '+':
+        out += "%2B";
+        break;
+      case '(':
+        out += "%28";
+        break;
+      case ')':
+        out += "%29";
+        break;
+      case '/':
+        out += "%2F";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

@@ -10,8 +10,8 @@ digest::Digest D(const char* s) { return *digest::Digest::Parse(s); }
 // Expected values computed independently (Python hashlib) from the OCI definition:
 // ChainID(L0) = DiffID(L0); ChainID(L0|…|Ln) = sha256(ChainID(L0|…|Ln-1) + " " + DiffID(Ln)).
 TEST(ChainIdTest, KnownVectors) {
-  std::vector<digest::Digest> diff_ids = {
-      digest::Sha256Of("layer0"), digest::Sha256Of("layer1"), digest::Sha256Of("layer2")};
+  std::vector<digest::Digest> diff_ids = {digest::Sha256Of("layer0"), digest::Sha256Of("layer1"),
+                                          digest::Sha256Of("layer2")};
   ASSERT_EQ(diff_ids[0].str(),
             "sha256:4fbec69b941195fd56f8212a5000e304129451d82efca94ff0e0fb2d5355472e");
   auto ids = ChainIds(diff_ids);

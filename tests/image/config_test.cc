@@ -14,14 +14,17 @@ std::string ClassicDockerConfig() {
   return R"({"architecture":"amd64","config":{"Hostname":"","Domainname":"","User":"",)"
          R"("AttachStdin":false,"AttachStdout":false,"AttachStderr":false,"Tty":false,)"
          R"("OpenStdin":false,"StdinOnce":false,"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],)"
-         R"("Cmd":["/bin/sh"],"Image":")" + kB + R"(","Volumes":null,"WorkingDir":"",)"
+         R"("Cmd":["/bin/sh"],"Image":")" +
+         kB +
+         R"(","Volumes":null,"WorkingDir":"",)"
          R"("Entrypoint":null,"OnBuild":null,"Labels":null},"container":"6b3b2d1e6f0c",)"
          R"("container_config":{"Hostname":"6b3b2d1e6f0c","Cmd":["/bin/sh","-c","#(nop) ",)"
          R"("CMD [\"/bin/sh\"]"],"Labels":{}},"created":"2023-05-19T20:19:29.014946123Z",)"
          R"("docker_version":"20.10.23","history":[{"created":"2023-05-19T20:19:28.8Z",)"
          R"("created_by":"/bin/sh -c #(nop) ADD file:abc in / "},{"created":"2023-05-19T20:19:29.0Z",)"
          R"("created_by":"/bin/sh -c #(nop)  CMD [\"/bin/sh\"]","empty_layer":true}],"os":"linux",)"
-         R"("rootfs":{"type":"layers","diff_ids":[")" + kA + R"("]}})";
+         R"("rootfs":{"type":"layers","diff_ids":[")" +
+         kA + R"("]}})";
 }
 
 TEST(ConfigTest, ClassicDockerConfigRoundTripsByteForByte) {
@@ -98,7 +101,8 @@ TEST(ConfigTest, NewConfigMatchesGoEncoding) {
       R"("created":"2024-01-01T00:00:00Z","history":[{"created":"2024-01-01T00:00:00Z",)"
       R"("created_by":"RUN x","comment":"buildkit.dockerfile.v0"},{"created":"2024-01-01T00:00:00Z",)"
       R"("created_by":"CMD [\"sh\"]","empty_layer":true}],"moby.buildkit.buildinfo.v1":"e30=",)"
-      R"("os":"linux","rootfs":{"type":"layers","diff_ids":[")" + kA + R"("]}})";
+      R"("os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+      kA + R"("]}})";
   EXPECT_EQ(c.Marshal(), want);
   EXPECT_EQ(ImageId(want), digest::Sha256Of(want));
   auto back = Config::Parse(want);

@@ -15,7 +15,11 @@ TEST(GoJsonTest, EscapesLikeGo) {
 
 TEST(GoJsonTest, ReplacesInvalidUtf8) {
   // Go's encoder writes \ufffd for every byte that does not start a valid sequence.
-  OrderedJson j = std::string("a\xff" "b\xc3" "c\xed\xa0\x80" "d");
+  OrderedJson j = std::string(
+      "a\xff"
+      "b\xc3"
+      "c\xed\xa0\x80"
+      "d");
   EXPECT_EQ(GoMarshal(j), "\"a\\ufffdb\\ufffdc\\ufffd\\ufffd\\ufffdd\"");
 }
 

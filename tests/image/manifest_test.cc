@@ -16,18 +16,23 @@ const std::string kC = "sha256:" + std::string(64, 'c');
 std::string DockerManifest() {
   return R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
          R"("config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1469,)"
-         R"("digest":")" + kA + R"("},"layers":[{"mediaType":)"
-         R"("application/vnd.docker.image.rootfs.diff.tar.gzip","size":2814446,"digest":")" + kB +
-         R"("}]})";
+         R"("digest":")" +
+         kA +
+         R"("},"layers":[{"mediaType":)"
+         R"("application/vnd.docker.image.rootfs.diff.tar.gzip","size":2814446,"digest":")" +
+         kB + R"("}]})";
 }
 
 // OCI with fields strata does not know, at every level, and HTML-escaped text.
 std::string OciManifestWithExtras() {
   return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
          R"("x-first":{"z":1,"a":[1.5,"\u003c\u0026\u003e"]},)"
-         R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" + kA +
+         R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+         kA +
          R"(","size":7,"x-desc":true},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd",)"
-         R"("digest":")" + kB + R"(","size":10,"annotations":{"b":"2","a":"1"},)"
+         R"("digest":")" +
+         kB +
+         R"(","size":10,"annotations":{"b":"2","a":"1"},)"
          R"("platform":{"architecture":"arm64","os":"linux","variant":"v8","x-p":null}}],)"
          R"("annotations":{"org.opencontainers.image.created":"2024-01-01T00:00:00Z"},"x-last":[]})";
 }
@@ -131,11 +136,11 @@ TEST(ManifestTest, ValidationFailures) {
            R"(,"layers":[{"mediaType":"x","digest":"sha256:abc","size":1}]})",
        "", ErrorCode::kInvalidArgument,
        "manifest.layers[0].digest: invalid digest \"sha256:abc\": invalid checksum digest format"},
-      {R"({"schemaVersion":2,"config":)" + cfg + R"(,"layers":[{"mediaType":"x","digest":")" +
-           kB + R"(","size":-1}]})",
+      {R"({"schemaVersion":2,"config":)" + cfg + R"(,"layers":[{"mediaType":"x","digest":")" + kB +
+           R"(","size":-1}]})",
        "", ErrorCode::kInvalidArgument, "manifest.layers[0].size: negative size -1"},
-      {R"({"schemaVersion":2,"config":)" + cfg + R"(,"layers":[{"mediaType":"x","digest":")" +
-           kB + R"("}]})",
+      {R"({"schemaVersion":2,"config":)" + cfg + R"(,"layers":[{"mediaType":"x","digest":")" + kB +
+           R"("}]})",
        "", ErrorCode::kInvalidArgument, "manifest.layers[0]: missing size"},
       {R"({"schemaVersion":2,"config":{"digest":")" + kA + R"(","size":2},"layers":[]})", "",
        ErrorCode::kInvalidArgument, "manifest.config: missing mediaType"},
@@ -158,7 +163,9 @@ TEST(ManifestTest, ValidationFailures) {
     auto m = Manifest::Parse(c.doc, c.expected_media_type);
     ASSERT_FALSE(m);
     EXPECT_EQ(m.error().code, c.code);
-    if (!c.message.empty()) EXPECT_EQ(m.error().message, c.message);
+    if (!c.message.empty()) {
+      EXPECT_EQ(m.error().message, c.message);
+    }
   }
   // OCI manifests may omit mediaType, also when the descriptor names the OCI type.
   EXPECT_TRUE(Manifest::Parse(R"({"schemaVersion":2,"config":)" + cfg + R"(,"layers":[]})",
@@ -178,7 +185,8 @@ TEST(ManifestTest, DetectMediaType) {
 std::string DockerList() {
   auto entry = [](const std::string& d, const std::string& platform) {
     return R"({"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":528,)"
-           R"("digest":")" + d + R"(","platform":)" + platform + "}";
+           R"("digest":")" +
+           d + R"(","platform":)" + platform + "}";
   };
   return R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json",)"
          R"("manifests":[)" +
@@ -258,7 +266,8 @@ TEST(IndexTest, ValidationFailures) {
   auto e3 = Index::Parse(R"({"schemaVersion":2})");
   ASSERT_FALSE(e3);
   EXPECT_EQ(e3.error().message, "index: missing manifests");
-  auto e4 = Index::Parse(R"({"schemaVersion":2,"manifests":[{"mediaType":"x","digest":"md5:00","size":1}]})");
+  auto e4 = Index::Parse(
+      R"({"schemaVersion":2,"manifests":[{"mediaType":"x","digest":"md5:00","size":1}]})");
   ASSERT_FALSE(e4);
   EXPECT_EQ(e4.error().message,
             "index.manifests[0].digest: invalid digest \"md5:00\": unsupported algorithm \"md5\"");

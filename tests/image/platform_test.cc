@@ -69,12 +69,15 @@ TEST(PlatformTest, ParseErrors) {
   } cases[] = {
       {"foo", "\"foo\": unknown operating system or architecture: invalid argument"},
       {"linux/*", "\"linux/*\": wildcards not yet supported: invalid argument"},
-      {"linux/amd64/v2/x", "\"linux/amd64/v2/x\": cannot parse platform specifier: invalid argument"},
+      {"linux/amd64/v2/x",
+       "\"linux/amd64/v2/x\": cannot parse platform specifier: invalid argument"},
       {"linux/am d64", "\"am d64\" is an invalid component of \"linux/am d64\": invalid argument"},
       {"linux//", "\"\" is an invalid component of \"linux//\": invalid argument"},
       {"", "\"\" is an invalid OS component of \"\": invalid argument"},
-      {"li.nux/amd64", "\"li.nux\" is an invalid OS component of \"li.nux/amd64\": invalid argument"},
-      {"windows(1/amd64", "\"windows(1\" is an invalid OS component of \"windows(1/amd64\": invalid argument"},
+      {"li.nux/amd64",
+       "\"li.nux\" is an invalid OS component of \"li.nux/amd64\": invalid argument"},
+      {"windows(1/amd64",
+       "\"windows(1\" is an invalid OS component of \"windows(1/amd64\": invalid argument"},
   };
   for (const auto& c : cases) {
     auto p = ParsePlatform(c.in);
@@ -107,10 +110,12 @@ TEST(PlatformTest, HostMapping) {
     const char* arch;
     const char* variant;
   } cases[] = {
-      {"x86_64", "amd64", ""},  {"aarch64", "arm64", "v8"}, {"arm64", "arm64", "v8"},
-      {"armv7l", "arm", "v7"},  {"armv6l", "arm", "v6"},    {"armv5tel", "arm", "v5"},
-      {"armv8l", "arm", "v8"},  {"i686", "386", ""},        {"i386", "386", ""},
-      {"ppc64le", "ppc64le", ""}, {"s390x", "s390x", ""},   {"riscv64", "riscv64", ""},
+      {"x86_64", "amd64", ""},      {"aarch64", "arm64", "v8"},
+      {"arm64", "arm64", "v8"},     {"armv7l", "arm", "v7"},
+      {"armv6l", "arm", "v6"},      {"armv5tel", "arm", "v5"},
+      {"armv8l", "arm", "v8"},      {"i686", "386", ""},
+      {"i386", "386", ""},          {"ppc64le", "ppc64le", ""},
+      {"s390x", "s390x", ""},       {"riscv64", "riscv64", ""},
       {"mips64el", "mips64le", ""}, {"loongarch64", "loong64", ""},
   };
   for (const auto& c : cases) {
