@@ -26,7 +26,8 @@ std::string AlignTable(std::string_view text) {
 }
 
 Result<std::string> RenderRows(std::string_view format, const Json& header,
-                               const std::vector<Json>& rows, std::string_view default_table) {
+                               const std::vector<Json>& rows, std::string_view default_table,
+                               const Limits& limits) {
   if ((format.empty() || format == "table") && !default_table.empty()) format = default_table;
   bool table = format.starts_with("table");
   std::string final_format;
@@ -46,11 +47,13 @@ Result<std::string> RenderRows(std::string_view format, const Json& header,
   }
   final_format = ExpandEscapes(final_format);
 
-  auto tmpl = Template::Parse(final_format);
+  auto tmpl = Template::Parse(final_format, limits);
+  ExecuteOptions row_options;
+  row_options.limits = limits;
   if (!tmpl) return InvalidArgument("template parsing error: " + tmpl.error().message);
   std::string body;
   for (const Json& row : rows) {
-    auto line = tmpl->Execute(row);
+    auto line = tmpl->Execute(row, row_options);
     if (!line) return InvalidArgument("template parsing error: " + line.error().message);
     body += *line;
     body += '\n';
@@ -60,6 +63,7 @@ Result<std::string> RenderRows(std::string_view format, const Json& header,
   // docker ignores header errors and keeps whatever was written before the error.
   ExecuteOptions header_options;
   header_options.header_functions = true;
+  header_options.limits = limits;
   StringWriter header_out;
   (void)tmpl->Execute(header, header_out, header_options);
   TabWriter tw(10, 1, 3, ' ', 0);

@@ -24,7 +24,8 @@ std::string ExpandEscapes(std::string_view format);
 //  - anything else: the template executed per row, each followed by a newline.
 // Errors are "template parsing error: <go error>" as docker prints them.
 Result<std::string> RenderRows(std::string_view format, const Json& header,
-                               const std::vector<Json>& rows, std::string_view default_table = "");
+                               const std::vector<Json>& rows, std::string_view default_table = "",
+                               const Limits& limits = {});
 
 // docker's tabwriter settings, applied to already rendered text.
 std::string AlignTable(std::string_view text);

@@ -138,7 +138,7 @@ struct Token {
 bool IsSpace(uint32_t r) { return r == ' ' || r == '\t' || r == '\r' || r == '\n'; }
 bool IsAlphaNumeric(uint32_t r) {
   return r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') ||
-         (r >= 0xC0 && r != 0xFFFD && r != 0xD7 && r != 0xF7);
+         (r >= 0xC0 && r <= 0x10FFFF && r != 0xFFFD && r != 0xD7 && r != 0xF7);
 }
 
 std::string QuoteRuneU(uint32_t r) {

@@ -1,17 +1,34 @@
-// docker's human-readable units (github.com/docker/go-units): sizes in
-// decimal units ("1.98MB") and durations ("2 weeks").
+// Human-readable sizes and durations exactly as docker prints them (github.com/docker/go-units):
+// "4.86MB", "1.5KiB", "2 weeks"; and the inverse parsers used by flags ("10MB", "1GiB").
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "util/result.h"
 
 namespace strata {
 
-// units.HumanSizeWithPrecision: %.*g of the value in kB/MB/GB… (base 1000).
-std::string HumanSizeWithPrecision(double size, int precision);
-// units.HumanSize: precision 4.
-std::string HumanSize(double size);
-// units.HumanDuration: "Less than a second", "About a minute", "3 weeks"…
+// Decimal units (kB, MB, GB, ...), Go's "%.*g" with `precision` significant digits.
+// docker images uses precision 3 ("7.8MB"); HumanSize uses 4.
+std::string HumanSizeWithPrecision(double bytes, int precision);
+inline std::string HumanSize(double bytes) { return HumanSizeWithPrecision(bytes, 4); }
+// Binary units (KiB, MiB, ...), "%.4g".
+std::string BytesSize(double bytes);
+
+// go-units HumanDuration: "Less than a second", "1 second", "About a minute", "3 hours",
+// "2 weeks", "3 months", "2 years". docker's CREATED column is HumanDuration(now - t) + " ago".
 std::string HumanDuration(std::chrono::nanoseconds d);
+template <typename Rep, typename Period>
+std::string HumanDuration(std::chrono::duration<Rep, Period> d) {
+  return HumanDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(d));
+}
+
+// FromHumanSize: "10MB" -> 10000000 (decimal multiples; "b"/"kb"/"k"/"kib" all accepted).
+Result<int64_t> FromHumanSize(std::string_view size);
+// RAMInBytes: "1GiB" or "1g" -> 1073741824 (binary multiples), as docker's --memory/--shm-size.
+Result<int64_t> RAMInBytes(std::string_view size);
 
 }  // namespace strata
