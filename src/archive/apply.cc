@@ -116,7 +116,9 @@ class Applier {
       if (!next->has_value()) break;
       TarEntry& e = **next;
       stats.entries++;
-      stats.size += e.size;
+      // docker counts a layer as the st_size of what it leaves on disk:
+      // file data plus symlink target lengths (hardlinks carry no data).
+      stats.size += e.type == EntryType::kSymlink ? static_cast<int64_t>(e.linkname.size()) : e.size;
       Status st = Entry(e, tr);
       if (!st) return Error(st.error()).Wrap("entry \"" + e.path + "\"");
     }

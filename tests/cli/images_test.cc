@@ -1,0 +1,165 @@
+// End-to-end: the image commands through the strata binary on a real store.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "cli_helpers.h"
+
+namespace strata::testing {
+namespace {
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tar_ = env_.BusyboxTar();
+    ASSERT_EQ(::access(tar_.c_str(), R_OK), 0) << "busybox-static is needed (scripts/setup.sh)";
+  }
+  std::string Import(const std::string& extra) {
+    auto r = env_.Run("import " + extra + " " + tar_ + " busybox:latest");
+    EXPECT_EQ(r.rc, 0) << r.err;
+    return Trim(r.out);
+  }
+  StrataEnv env_;
+  std::string tar_;
+};
+
+TEST_F(CliTest, ImportGivesDockersDiffIdAndConfig) {
+  std::string id = Import("-c 'CMD [\"/bin/sh\"]' -c 'ENV A=b' -c 'EXPOSE 80' -c 'LABEL x=y'");
+  ASSERT_EQ(id.size(), 71u);
+  auto sum = env_.Shell("sha256sum " + tar_ + " | cut -c1-64");
+  auto r = env_.Run("image inspect --format '{{index .RootFS.Layers 0}}|{{json .Config.Cmd}}|{{.Config.Env}}|{{json .Config.ExposedPorts}}|{{.Config.Labels.x}}|{{.Comment}}|{{.Id}}' busybox");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(Trim(r.out), "sha256:" + Trim(sum.out) + "|[\"/bin/sh\"]|[A=b]|{\"80/tcp\":{}}|y|Imported from -|" + id);
+  // Image ID is the sha256 of the config blob.
+  auto cfg = env_.Shell("sha256sum " + env_.root() + "/content/blobs/sha256/" + id.substr(7) + " | cut -c1-64");
+  EXPECT_EQ("sha256:" + Trim(cfg.out), id);
+}
+
+TEST_F(CliTest, ImportRejectsInvalidChange) {
+  auto r = env_.Run("import -c 'RUN x' " + tar_ + " bad:run");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "Error response from daemon: run is not a valid change command\n");
+  EXPECT_EQ(env_.Run("images -q").out, "");
+}
+
+TEST_F(CliTest, ImagesTableAndFormats) {
+  std::string id = Import("");
+  ASSERT_EQ(env_.Run("tag busybox example/app:v1").rc, 0);
+  auto r = env_.Run("images");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string header, row1, row2;
+  std::getline(lines, header);
+  std::getline(lines, row1);
+  std::getline(lines, row2);
+  EXPECT_EQ(header.substr(0, 40), "REPOSITORY    TAG       IMAGE ID       C");
+  EXPECT_NE(header.find("CREATED"), std::string::npos);
+  EXPECT_NE(row1.find(id.substr(7, 12)), std::string::npos);
+  EXPECT_NE(row1.find("1.98MB"), std::string::npos);
+  auto q = env_.Run("images -q");
+  EXPECT_EQ(q.out, id.substr(7, 12) + "\n" + id.substr(7, 12) + "\n");
+  auto f = env_.Run("images --format '{{.Repository}}:{{.Tag}}' busybox");
+  EXPECT_EQ(f.out, "busybox:latest\n");
+  auto bad = env_.Run("images --filter bogus=1");
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_EQ(bad.err, "Error response from daemon: Invalid filter 'bogus'\n");
+}
+
+TEST_F(CliTest, RmiUntagsThenDeletesWithDockersConflicts) {
+  std::string id = Import("");
+  ASSERT_EQ(env_.Run("tag busybox mirror/busybox:latest").rc, 0);
+  auto conflict = env_.Run("rmi " + id.substr(7, 12));
+  EXPECT_EQ(conflict.rc, 1);
+  EXPECT_EQ(conflict.err, "Error response from daemon: conflict: unable to delete " +
+                              id.substr(7, 12) +
+                              " (must be forced) - image is referenced in multiple repositories\n");
+  auto untag = env_.Run("rmi mirror/busybox");
+  EXPECT_EQ(untag.out, "Untagged: mirror/busybox:latest\n");
+  auto del = env_.Run("rmi busybox nosuch:latest");
+  EXPECT_EQ(del.rc, 1);
+  EXPECT_EQ(del.out.substr(0, 48), "Untagged: busybox:latest\nDeleted: " + id.substr(0, 14));
+  EXPECT_EQ(del.err, "Error response from daemon: No such image: nosuch:latest\n");
+  EXPECT_EQ(env_.Run("images -aq").out, "");
+}
+
+TEST_F(CliTest, SaveLoadRoundTripKeepsIdsAndReadsDockerArchives) {
+  std::string id = Import("-c 'CMD [\"/bin/sh\"]'");
+  std::string archive = env_.dir() + "/bb.tar";
+  ASSERT_EQ(env_.Run("save -o " + archive + " busybox").rc, 0);
+  auto list = env_.Shell("tar -tf " + archive + " | sort");
+  EXPECT_NE(list.out.find("manifest.json\n"), std::string::npos);
+  EXPECT_NE(list.out.find("index.json\n"), std::string::npos);
+  EXPECT_NE(list.out.find("oci-layout\n"), std::string::npos);
+  EXPECT_NE(list.out.find("blobs/sha256/" + id.substr(7)), std::string::npos);
+  // Same input, same bytes.
+  ASSERT_EQ(env_.Run("save -o " + archive + ".2 busybox:latest").rc, 0);
+  EXPECT_EQ(env_.Shell("cmp " + archive + " " + archive + ".2").rc, 0);
+
+  StrataEnv other;
+  auto load = other.Run("load -i " + archive);
+  ASSERT_EQ(load.rc, 0) << load.err;
+  EXPECT_EQ(load.out, "Loaded image: busybox:latest\n");
+  EXPECT_EQ(Trim(other.Run("inspect --format '{{.Id}}' busybox").out), id);
+
+  // An archive written by real docker save (20.10): same image ID as docker's.
+  std::string docker_tar = std::string(STRATA_TESTDATA) + "/docker/busybox-save.tar.gz";
+  std::string want = Trim(Slurp(std::string(STRATA_TESTDATA) + "/docker/files/busybox-id.txt"));
+  auto dl = other.Run("load < " + docker_tar);
+  ASSERT_EQ(dl.rc, 0) << dl.err;
+  EXPECT_NE(dl.out.find("Loaded image: busybox:latest"), std::string::npos);
+  EXPECT_EQ(Trim(other.Run("inspect --format '{{.Id}}' busybox").out), want);
+  EXPECT_EQ(Trim(other.Run("inspect --format '{{.Size}}' busybox").out), "1984172");
+  EXPECT_EQ(Trim(other.Run("system check").out), "store is consistent");
+}
+
+TEST_F(CliTest, BadArchivesAreRefusedAndLeaveTheStoreUnchanged) {
+  Import("");
+  std::string archive = env_.dir() + "/bb.tar";
+  ASSERT_EQ(env_.Run("save -o " + archive + " busybox").rc, 0);
+  StrataEnv other;
+  env_.Shell("head -c 1500000 " + archive + " > " + archive + ".trunc");
+  auto r = other.Run("load -i " + archive + ".trunc");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(other.Run("images -aq").out, "");
+  // Flip one byte inside the layer blob: the digest check refuses it.
+  env_.Shell("cp " + archive + " " + archive + ".bad && printf 'X' | dd of=" + archive +
+             ".bad bs=1 seek=600000 conv=notrunc 2>/dev/null");
+  r = other.Run("load -i " + archive + ".bad");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("digest"), std::string::npos) << r.err;
+  EXPECT_EQ(other.Run("images -aq").out, "");
+  EXPECT_EQ(Trim(other.Run("system check").out), "store is consistent");
+}
+
+TEST_F(CliTest, PathEscapingLayerIsRefused) {
+  // A layer whose entry climbs out of the root.
+  std::string evil = env_.dir() + "/evil.tar";
+  auto mk = env_.Shell("cd " + env_.dir() + " && mkdir -p e/sub && echo pwned > e/pwned && "
+                       "tar --format=gnu -cf " + evil + " -C e --transform 's,^pwned,../../pwned,' pwned");
+  ASSERT_EQ(mk.rc, 0) << mk.err;
+  auto r = env_.Run("import " + evil + " evil:latest");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("../../pwned"), std::string::npos) << r.err;
+  EXPECT_EQ(::access((env_.root() + "/../pwned").c_str(), F_OK), -1);
+  EXPECT_EQ(env_.Run("images -aq").out, "");
+}
+
+TEST_F(CliTest, PruneReturnsTheStoreToEmpty) {
+  StrataEnv empty;
+  ASSERT_EQ(empty.Run("images").rc, 0);
+  auto blobs = [](const StrataEnv& e) {
+    return e.Shell("find " + e.root() + "/content/blobs -type f | wc -l").out;
+  };
+  auto snaps = [](const StrataEnv& e) {
+    return e.Shell("ls " + e.root() + "/snapshots | grep -c '^[0-9]'").out;
+  };
+  Import("");
+  ASSERT_EQ(env_.Run("rmi busybox").rc, 0);
+  ASSERT_EQ(env_.Run("system prune -f").rc, 0);
+  EXPECT_EQ(blobs(env_), blobs(empty));
+  EXPECT_EQ(snaps(env_), snaps(empty));
+  EXPECT_EQ(Trim(env_.Run("system check").out), "store is consistent");
+}
+
+}  // namespace
+}  // namespace strata::testing
