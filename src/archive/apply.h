@@ -32,8 +32,8 @@ struct ApplyOptions {
 
 struct ApplyStats {
   uint64_t entries = 0;
-  // As docker's UnpackLayer computes a layer's size: the sum of the headers'
-  // sizes, i.e. the bytes of regular file content.
+  // The layer's size as docker reports it (image inspect Size, measured on
+  // dockerd 20.10 overlay2): regular file bytes plus symlink target lengths.
   int64_t size = 0;
 };
 
