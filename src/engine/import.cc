@@ -132,9 +132,10 @@ Status ApplyChanges(ojson& config, const std::vector<std::string>& changes) {
       STRATA_ASSIGN_OR_RETURN(auto pairs, Pairs("ENV", rest));
       ojson env = config["Env"].is_array() ? config["Env"] : ojson::array();
       for (auto& [k, v] : pairs) {
-        auto it = std::find_if(env.begin(), env.end(), [&](const ojson& e) {
+        const std::string& key = k;  // clang 14 cannot capture structured bindings
+        auto it = std::find_if(env.begin(), env.end(), [&key](const ojson& e) {
           std::string s = e.get<std::string>();
-          return s.substr(0, s.find('=')) == k;
+          return s.substr(0, s.find('=')) == key;
         });
         if (it != env.end()) {
           *it = k + "=" + v;
