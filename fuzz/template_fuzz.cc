@@ -35,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)t->Execute(Doc(), opts);
   }
   if (size < 512) {
-    (void)strata::format::RenderRows(text, strata::format::Json{{"ID", "IMAGE ID"}},
-                                     {Doc(), Doc()}, "", limits);
+    (void)strata::format::RenderRows(text, strata::format::Json{{"ID", "IMAGE ID"}}, {Doc(), Doc()},
+                                     "", limits);
   }
   return 0;
 }

@@ -19,9 +19,10 @@ size_t RuneCount(std::string_view s) {
 // shortest round-tripping digits when n < 0.
 void Digits(double f, int n, std::string* digits, int* dp) {
   char buf[64];
-  std::to_chars_result r = n < 0 ? std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific)
-                                 : std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific,
-                                                 n > 0 ? n - 1 : 0);
+  std::to_chars_result r =
+      n < 0 ? std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific)
+            : std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific,
+                            n > 0 ? n - 1 : 0);
   std::string_view s(buf, r.ptr - buf);
   size_t e = s.find('e');
   digits->clear();
@@ -58,7 +59,8 @@ std::string FormatE(const std::string& digits, int dp, int prec, char e) {
 std::string FormatF(const std::string& digits, int dp, int prec) {
   std::string out;
   if (dp > 0) {
-    for (int i = 0; i < dp; ++i) out.push_back(i < static_cast<int>(digits.size()) ? digits[i] : '0');
+    for (int i = 0; i < dp; ++i)
+      out.push_back(i < static_cast<int>(digits.size()) ? digits[i] : '0');
   } else {
     out.push_back('0');
   }
@@ -106,14 +108,30 @@ size_t Utf8Len(std::string_view s, size_t i) {
 void QuoteRune(std::string* out, uint32_t r, std::string_view raw, char quote) {
   static const char* kHex = "0123456789abcdef";
   switch (r) {
-    case '\a': *out += "\\a"; return;
-    case '\b': *out += "\\b"; return;
-    case '\f': *out += "\\f"; return;
-    case '\n': *out += "\\n"; return;
-    case '\r': *out += "\\r"; return;
-    case '\t': *out += "\\t"; return;
-    case '\v': *out += "\\v"; return;
-    case '\\': *out += "\\\\"; return;
+    case '\a':
+      *out += "\\a";
+      return;
+    case '\b':
+      *out += "\\b";
+      return;
+    case '\f':
+      *out += "\\f";
+      return;
+    case '\n':
+      *out += "\\n";
+      return;
+    case '\r':
+      *out += "\\r";
+      return;
+    case '\t':
+      *out += "\\t";
+      return;
+    case '\v':
+      *out += "\\v";
+      return;
+    case '\\':
+      *out += "\\\\";
+      return;
   }
   if (r == static_cast<uint32_t>(quote)) {
     out->push_back('\\');
@@ -195,13 +213,19 @@ void FormatInteger(std::string* out, const Json& v, const Spec& sp) {
   std::string body;
   switch (sp.verb) {
     case 'v':
-    case 'd': body = IntDigits(u, 10, false); break;
-    case 'b': body = IntDigits(u, 2, false); break;
+    case 'd':
+      body = IntDigits(u, 10, false);
+      break;
+    case 'b':
+      body = IntDigits(u, 2, false);
+      break;
     case 'o':
       body = IntDigits(u, 8, false);
       if (sp.sharp && body != "0") body.insert(0, "0");
       break;
-    case 'O': body = "0o" + IntDigits(u, 8, false); break;
+    case 'O':
+      body = "0o" + IntDigits(u, 8, false);
+      break;
     case 'x':
     case 'X':
       body = IntDigits(u, 16, sp.verb == 'X');
@@ -228,7 +252,9 @@ void FormatInteger(std::string* out, const Json& v, const Spec& sp) {
       *out += Pad("U+" + h, sp, false);
       return;
     }
-    default: BadVerb(out, v, sp.verb); return;
+    default:
+      BadVerb(out, v, sp.verb);
+      return;
   }
   if (sp.prec >= 0) {
     if (sp.prec == 0 && u == 0) body.clear();
@@ -251,14 +277,24 @@ void FormatFloatVerb(std::string* out, double f, const Json& v, const Spec& sp) 
   char verb = sp.verb;
   std::string body;
   switch (verb) {
-    case 'v': body = FormatFloat(f, 'g', sp.prec); break;
+    case 'v':
+      body = FormatFloat(f, 'g', sp.prec);
+      break;
     case 'e':
-    case 'E': body = FormatFloat(f, verb, sp.prec < 0 ? 6 : sp.prec); break;
+    case 'E':
+      body = FormatFloat(f, verb, sp.prec < 0 ? 6 : sp.prec);
+      break;
     case 'f':
-    case 'F': body = FormatFloat(f, 'f', sp.prec < 0 ? 6 : sp.prec); break;
+    case 'F':
+      body = FormatFloat(f, 'f', sp.prec < 0 ? 6 : sp.prec);
+      break;
     case 'g':
-    case 'G': body = FormatFloat(f, verb, sp.prec); break;
-    default: BadVerb(out, v, verb); return;
+    case 'G':
+      body = FormatFloat(f, verb, sp.prec);
+      break;
+    default:
+      BadVerb(out, v, verb);
+      return;
   }
   if (body[0] != '-' && body[0] != '+') {
     if (sp.plus) {
@@ -289,7 +325,9 @@ void FormatString(std::string* out, const std::string& s, const Json& v, const S
       }
       return;
     }
-    case 'q': *out += Pad(GoQuote(s), sp, false); return;
+    case 'q':
+      *out += Pad(GoQuote(s), sp, false);
+      return;
     case 'x':
     case 'X': {
       const char* d = sp.verb == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
@@ -304,7 +342,9 @@ void FormatString(std::string* out, const std::string& s, const Json& v, const S
       *out += Pad(h, sp, false);
       return;
     }
-    default: BadVerb(out, v, sp.verb); return;
+    default:
+      BadVerb(out, v, sp.verb);
+      return;
   }
 }
 
@@ -330,9 +370,15 @@ void FormatOne(std::string* out, const Json& v, const Spec& sp, bool nested) {
       }
       return;
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: FormatInteger(out, v, sp); return;
-    case Json::value_t::number_float: FormatFloatVerb(out, v.get<double>(), v, sp); return;
-    case Json::value_t::string: FormatString(out, v.get_ref<const std::string&>(), v, sp); return;
+    case Json::value_t::number_unsigned:
+      FormatInteger(out, v, sp);
+      return;
+    case Json::value_t::number_float:
+      FormatFloatVerb(out, v.get<double>(), v, sp);
+      return;
+    case Json::value_t::string:
+      FormatString(out, v.get_ref<const std::string&>(), v, sp);
+      return;
     case Json::value_t::array: {
       out->push_back('[');
       bool first = true;
@@ -367,15 +413,23 @@ void FormatOne(std::string* out, const Json& v, const Spec& sp, bool nested) {
 
 std::string GoTypeName(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return "<nil>";
-    case Json::value_t::boolean: return "bool";
+    case Json::value_t::null:
+      return "<nil>";
+    case Json::value_t::boolean:
+      return "bool";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "int";
-    case Json::value_t::number_float: return "float64";
-    case Json::value_t::string: return "string";
-    case Json::value_t::array: return "[]interface {}";
-    case Json::value_t::object: return "map[string]interface {}";
-    default: return "interface {}";
+    case Json::value_t::number_unsigned:
+      return "int";
+    case Json::value_t::number_float:
+      return "float64";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::array:
+      return "[]interface {}";
+    case Json::value_t::object:
+      return "map[string]interface {}";
+    default:
+      return "interface {}";
   }
 }
 

@@ -8,7 +8,8 @@ std::string ExpandEscapes(std::string_view format) {
   std::string out;
   out.reserve(format.size());
   for (size_t i = 0; i < format.size(); ++i) {
-    if (format[i] == '\\' && i + 1 < format.size() && (format[i + 1] == 't' || format[i + 1] == 'n')) {
+    if (format[i] == '\\' && i + 1 < format.size() &&
+        (format[i + 1] == 't' || format[i + 1] == 'n')) {
       out.push_back(format[i + 1] == 't' ? '\t' : '\n');
       ++i;
     } else {

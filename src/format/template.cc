@@ -19,17 +19,37 @@ namespace strata::format {
 // Tree
 
 enum class NodeType {
-  kList, kText, kAction, kIf, kRange, kWith, kBreak, kContinue, kEnd, kElse,
-  kPipe, kCommand, kField, kVariable, kDot, kNil, kBool, kNumber, kString, kIdentifier, kChain,
+  kList,
+  kText,
+  kAction,
+  kIf,
+  kRange,
+  kWith,
+  kBreak,
+  kContinue,
+  kEnd,
+  kElse,
+  kPipe,
+  kCommand,
+  kField,
+  kVariable,
+  kDot,
+  kNil,
+  kBool,
+  kNumber,
+  kString,
+  kIdentifier,
+  kChain,
 };
 
 struct Node {
   NodeType type;
   size_t pos = 0;
-  std::string text;                          // Text: text; String: value; Identifier: name
-  std::string raw;                           // Number/String: source spelling
-  std::vector<std::string> idents;           // Field: names; Variable: $x and names; Chain: names
-  std::vector<std::unique_ptr<Node>> nodes;  // List items; Pipe commands; Command args; Chain operand
+  std::string text;                 // Text: text; String: value; Identifier: name
+  std::string raw;                  // Number/String: source spelling
+  std::vector<std::string> idents;  // Field: names; Variable: $x and names; Chain: names
+  std::vector<std::unique_ptr<Node>>
+      nodes;  // List items; Pipe commands; Command args; Chain operand
   std::vector<std::unique_ptr<Node>> decls;  // Pipe: declared variables
   bool is_assign = false;                    // Pipe: `=` rather than `:=`
   std::unique_ptr<Node> pipe, list, else_list;
@@ -61,9 +81,12 @@ std::string PipeString(const Node& p) {
 
 std::string NodeString(const Node& n) {
   switch (n.type) {
-    case NodeType::kText: return n.text;
-    case NodeType::kAction: return "{{" + PipeString(*n.pipe) + "}}";
-    case NodeType::kPipe: return PipeString(n);
+    case NodeType::kText:
+      return n.text;
+    case NodeType::kAction:
+      return "{{" + PipeString(*n.pipe) + "}}";
+    case NodeType::kPipe:
+      return PipeString(n);
     case NodeType::kCommand: {
       std::string s;
       for (size_t i = 0; i < n.nodes.size(); ++i) {
@@ -88,24 +111,37 @@ std::string NodeString(const Node& n) {
     }
     case NodeType::kChain: {
       std::string s = n.nodes[0]->type == NodeType::kPipe ? "(" + NodeString(*n.nodes[0]) + ")"
-                                                           : NodeString(*n.nodes[0]);
+                                                          : NodeString(*n.nodes[0]);
       for (const auto& id : n.idents) s += "." + id;
       return s;
     }
-    case NodeType::kDot: return ".";
-    case NodeType::kNil: return "nil";
-    case NodeType::kBool: return n.boolean ? "true" : "false";
+    case NodeType::kDot:
+      return ".";
+    case NodeType::kNil:
+      return "nil";
+    case NodeType::kBool:
+      return n.boolean ? "true" : "false";
     case NodeType::kNumber:
-    case NodeType::kString: return n.raw;
-    case NodeType::kIdentifier: return n.text;
-    case NodeType::kEnd: return "{{end}}";
-    case NodeType::kElse: return "{{else}}";
-    case NodeType::kBreak: return "{{break}}";
-    case NodeType::kContinue: return "{{continue}}";
-    case NodeType::kIf: return "{{if " + PipeString(*n.pipe) + "}}";
-    case NodeType::kRange: return "{{range " + PipeString(*n.pipe) + "}}";
-    case NodeType::kWith: return "{{with " + PipeString(*n.pipe) + "}}";
-    case NodeType::kList: return "";
+    case NodeType::kString:
+      return n.raw;
+    case NodeType::kIdentifier:
+      return n.text;
+    case NodeType::kEnd:
+      return "{{end}}";
+    case NodeType::kElse:
+      return "{{else}}";
+    case NodeType::kBreak:
+      return "{{break}}";
+    case NodeType::kContinue:
+      return "{{continue}}";
+    case NodeType::kIf:
+      return "{{if " + PipeString(*n.pipe) + "}}";
+    case NodeType::kRange:
+      return "{{range " + PipeString(*n.pipe) + "}}";
+    case NodeType::kWith:
+      return "{{with " + PipeString(*n.pipe) + "}}";
+    case NodeType::kList:
+      return "";
   }
   return "";
 }
@@ -120,12 +156,41 @@ struct TemplateError {
 // Lexer (lex.go)
 
 enum class Tok {
-  kError, kEOF, kText, kLeftDelim, kRightDelim, kSpace, kField, kVariable, kIdentifier,
-  kString, kRawString, kCharConstant, kNumber, kComplex, kBool, kChar, kPipe, kLeftParen,
-  kRightParen, kDeclare, kAssign,
+  kError,
+  kEOF,
+  kText,
+  kLeftDelim,
+  kRightDelim,
+  kSpace,
+  kField,
+  kVariable,
+  kIdentifier,
+  kString,
+  kRawString,
+  kCharConstant,
+  kNumber,
+  kComplex,
+  kBool,
+  kChar,
+  kPipe,
+  kLeftParen,
+  kRightParen,
+  kDeclare,
+  kAssign,
   // Keywords (printed as <word> in errors).
-  kKeyword, kBlock, kBreak, kContinue, kDot, kDefine, kElse, kEnd, kIf, kNil, kRange,
-  kTemplate, kWith,
+  kKeyword,
+  kBlock,
+  kBreak,
+  kContinue,
+  kDot,
+  kDefine,
+  kElse,
+  kEnd,
+  kIf,
+  kNil,
+  kRange,
+  kTemplate,
+  kWith,
 };
 
 struct Token {
@@ -235,7 +300,8 @@ class Lexer {
   std::string_view Rest() const { return in_.substr(pos_); }
 
   void Emit(Tok t) {
-    items_.push_back(Token{t, start_, LineAt(start_), std::string(in_.substr(start_, pos_ - start_))});
+    items_.push_back(
+        Token{t, start_, LineAt(start_), std::string(in_.substr(start_, pos_ - start_))});
     start_ = pos_;
   }
   void Ignore() { start_ = pos_; }
@@ -284,7 +350,8 @@ class Lexer {
     if (x > pos_) {
       pos_ = x;
       size_t trim = 0;
-      if (HasLeftTrimMarker(in_.substr(x + 2))) trim = RightTrimLength(in_.substr(start_, pos_ - start_));
+      if (HasLeftTrimMarker(in_.substr(x + 2)))
+        trim = RightTrimLength(in_.substr(start_, pos_ - start_));
       pos_ -= trim;
       if (pos_ > start_) Emit(Tok::kText);
       pos_ += trim;
@@ -342,7 +409,14 @@ class Lexer {
     uint32_t r = Peek();
     if (IsSpace(r)) return true;
     switch (r) {
-      case kEof: case '.': case ',': case '|': case ':': case ')': case '(': return true;
+      case kEof:
+      case '.':
+      case ',':
+      case '|':
+      case ':':
+      case ')':
+      case '(':
+        return true;
     }
     return Rest().starts_with("}}");
   }
@@ -362,16 +436,24 @@ class Lexer {
       return LexSpace();
     }
     switch (r) {
-      case '=': Emit(Tok::kAssign); return true;
+      case '=':
+        Emit(Tok::kAssign);
+        return true;
       case ':':
         if (Next() != '=') return Errorf("expected :=");
         Emit(Tok::kDeclare);
         return true;
-      case '|': Emit(Tok::kPipe); return true;
-      case '"': return LexQuote();
-      case '`': return LexRawQuote();
-      case '$': return LexFieldOrVariable(Tok::kVariable);
-      case '\'': return LexChar();
+      case '|':
+        Emit(Tok::kPipe);
+        return true;
+      case '"':
+        return LexQuote();
+      case '`':
+        return LexRawQuote();
+      case '$':
+        return LexFieldOrVariable(Tok::kVariable);
+      case '\'':
+        return LexChar();
       case '(':
         Emit(Tok::kLeftParen);
         ++paren_depth_;
@@ -430,11 +512,17 @@ class Lexer {
     }
     if (!AtTerminator()) return Errorf("bad character " + QuoteRuneU(Peek()));
     std::string_view word = in_.substr(start_, pos_ - start_);
-    static const std::map<std::string_view, Tok> kKeywords = {
-        {"block", Tok::kBlock}, {"break", Tok::kBreak}, {"continue", Tok::kContinue},
-        {"define", Tok::kDefine}, {"else", Tok::kElse}, {"end", Tok::kEnd}, {"if", Tok::kIf},
-        {"range", Tok::kRange}, {"nil", Tok::kNil}, {"template", Tok::kTemplate},
-        {"with", Tok::kWith}};
+    static const std::map<std::string_view, Tok> kKeywords = {{"block", Tok::kBlock},
+                                                              {"break", Tok::kBreak},
+                                                              {"continue", Tok::kContinue},
+                                                              {"define", Tok::kDefine},
+                                                              {"else", Tok::kElse},
+                                                              {"end", Tok::kEnd},
+                                                              {"if", Tok::kIf},
+                                                              {"range", Tok::kRange},
+                                                              {"nil", Tok::kNil},
+                                                              {"template", Tok::kTemplate},
+                                                              {"with", Tok::kWith}};
     if (auto it = kKeywords.find(word); it != kKeywords.end()) {
       Emit(it->second);
     } else if (word == "true" || word == "false") {
@@ -542,7 +630,8 @@ class Lexer {
   }
 
   bool LexNumber() {
-    if (!ScanNumber()) return Errorf("bad number syntax: " + GoQuote(in_.substr(start_, pos_ - start_)));
+    if (!ScanNumber())
+      return Errorf("bad number syntax: " + GoQuote(in_.substr(start_, pos_ - start_)));
     uint32_t sign = Peek();
     if (sign == '+' || sign == '-') {
       if (!ScanNumber() || in_[pos_ - 1] != 'i') {
@@ -647,14 +736,30 @@ bool UnquoteChar(std::string_view s, size_t* i, char quote, uint32_t* r, bool* b
   char e = s[*i + 1];
   *i += 2;
   switch (e) {
-    case 'a': *r = '\a'; return true;
-    case 'b': *r = '\b'; return true;
-    case 'f': *r = '\f'; return true;
-    case 'n': *r = '\n'; return true;
-    case 'r': *r = '\r'; return true;
-    case 't': *r = '\t'; return true;
-    case 'v': *r = '\v'; return true;
-    case '\\': *r = '\\'; return true;
+    case 'a':
+      *r = '\a';
+      return true;
+    case 'b':
+      *r = '\b';
+      return true;
+    case 'f':
+      *r = '\f';
+      return true;
+    case 'n':
+      *r = '\n';
+      return true;
+    case 'r':
+      *r = '\r';
+      return true;
+    case 't':
+      *r = '\t';
+      return true;
+    case 'v':
+      *r = '\v';
+      return true;
+    case '\\':
+      *r = '\\';
+      return true;
     case '\'':
     case '"':
       if (e != quote) return false;
@@ -680,7 +785,14 @@ bool UnquoteChar(std::string_view s, size_t* i, char quote, uint32_t* r, bool* b
       *r = v;
       return true;
     }
-    case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7': {
       if (*i + 2 > s.size()) return false;
       uint32_t v = e - '0';
       for (size_t k = 0; k < 2; ++k) {
@@ -813,8 +925,8 @@ bool ParseFloatGo(std::string_view s, double* out) {
 
 const std::vector<std::string_view>& FunctionNames() {
   static const std::vector<std::string_view> kNames = {
-      "and", "call", "eq", "ge", "gt", "html", "index", "js", "le", "len", "lt", "ne", "not",
-      "or", "print", "printf", "println", "slice", "urlquery",
+      "and", "call", "eq", "ge", "gt", "html", "index", "js", "le", "len", "lt", "ne", "not", "or",
+      "print", "printf", "println", "slice", "urlquery",
       // docker's templates.basicFunctions
       "join", "json", "lower", "pad", "split", "title", "truncate", "upper"};
   return kNames;
@@ -904,7 +1016,8 @@ class Parser {
         action_line_ = 0;
         return n;
       }
-      default: Unexpected(tok, "input");
+      default:
+        Unexpected(tok, "input");
     }
   }
 
@@ -913,15 +1026,24 @@ class Parser {
     switch (tok.type) {
       case Tok::kBlock:
       case Tok::kDefine:
-      case Tok::kTemplate: Errorf("{{" + tok.val + "}} is not supported");
-      case Tok::kBreak: return LoopControl(tok, NodeType::kBreak, "{{break}}");
-      case Tok::kContinue: return LoopControl(tok, NodeType::kContinue, "{{continue}}");
-      case Tok::kElse: return ElseControl();
-      case Tok::kEnd: return std::make_unique<Node>(NodeType::kEnd, Expect(Tok::kRightDelim, "end").pos);
-      case Tok::kIf: return Control("if", NodeType::kIf);
-      case Tok::kRange: return Control("range", NodeType::kRange);
-      case Tok::kWith: return Control("with", NodeType::kWith);
-      default: break;
+      case Tok::kTemplate:
+        Errorf("{{" + tok.val + "}} is not supported");
+      case Tok::kBreak:
+        return LoopControl(tok, NodeType::kBreak, "{{break}}");
+      case Tok::kContinue:
+        return LoopControl(tok, NodeType::kContinue, "{{continue}}");
+      case Tok::kElse:
+        return ElseControl();
+      case Tok::kEnd:
+        return std::make_unique<Node>(NodeType::kEnd, Expect(Tok::kRightDelim, "end").pos);
+      case Tok::kIf:
+        return Control("if", NodeType::kIf);
+      case Tok::kRange:
+        return Control("range", NodeType::kRange);
+      case Tok::kWith:
+        return Control("with", NodeType::kWith);
+      default:
+        break;
     }
     Backup();
     auto n = std::make_unique<Node>(NodeType::kAction, Peek().pos);
@@ -1045,20 +1167,31 @@ class Parser {
             case NodeType::kNumber:
             case NodeType::kString:
               Errorf("non executable command in pipeline stage " + std::to_string(i + 1));
-            default: break;
+            default:
+              break;
           }
         }
         --depth_;
         return pipe;
       }
       switch (tok.type) {
-        case Tok::kBool: case Tok::kCharConstant: case Tok::kComplex: case Tok::kDot:
-        case Tok::kField: case Tok::kIdentifier: case Tok::kNumber: case Tok::kNil:
-        case Tok::kRawString: case Tok::kString: case Tok::kVariable: case Tok::kLeftParen:
+        case Tok::kBool:
+        case Tok::kCharConstant:
+        case Tok::kComplex:
+        case Tok::kDot:
+        case Tok::kField:
+        case Tok::kIdentifier:
+        case Tok::kNumber:
+        case Tok::kNil:
+        case Tok::kRawString:
+        case Tok::kString:
+        case Tok::kVariable:
+        case Tok::kLeftParen:
           Backup();
           pipe->nodes.push_back(Command());
           break;
-        default: Unexpected(tok, context);
+        default:
+          Unexpected(tok, context);
       }
     }
   }
@@ -1126,8 +1259,10 @@ class Parser {
         n->text = tok.val;
         return n;
       }
-      case Tok::kDot: return std::make_unique<Node>(NodeType::kDot, tok.pos);
-      case Tok::kNil: return std::make_unique<Node>(NodeType::kNil, tok.pos);
+      case Tok::kDot:
+        return std::make_unique<Node>(NodeType::kDot, tok.pos);
+      case Tok::kNil:
+        return std::make_unique<Node>(NodeType::kNil, tok.pos);
       case Tok::kVariable: {
         auto n = NewVariable(tok);
         if (std::find(vars_.rbegin(), vars_.rend(), n->idents[0]) == vars_.rend()) {
@@ -1147,8 +1282,10 @@ class Parser {
       }
       case Tok::kCharConstant:
       case Tok::kComplex:
-      case Tok::kNumber: return NewNumber(tok);
-      case Tok::kLeftParen: return Pipeline("parenthesized pipeline", Tok::kRightParen);
+      case Tok::kNumber:
+        return NewNumber(tok);
+      case Tok::kLeftParen:
+        return Pipeline("parenthesized pipeline", Tok::kRightParen);
       case Tok::kString:
       case Tok::kRawString: {
         auto n = std::make_unique<Node>(NodeType::kString, tok.pos);
@@ -1156,7 +1293,9 @@ class Parser {
         if (!Unquote(tok.val, &n->text)) Errorf("invalid syntax");
         return n;
       }
-      default: Backup(); return nullptr;
+      default:
+        Backup();
+        return nullptr;
     }
   }
 
@@ -1195,13 +1334,15 @@ class Parser {
         }
         n->is_float = true;
         n->fval = f;
-        if (std::isfinite(f) && f >= -9.2e18 && f <= 9.2e18 && static_cast<double>(static_cast<int64_t>(f)) == f) {
+        if (std::isfinite(f) && f >= -9.2e18 && f <= 9.2e18 &&
+            static_cast<double>(static_cast<int64_t>(f)) == f) {
           n->is_int = true;
           n->ival = static_cast<int64_t>(f);
         }
       }
     }
-    if (!n->is_int && !n->is_uint && !n->is_float) Errorf("illegal number syntax: " + GoQuote(text));
+    if (!n->is_int && !n->is_uint && !n->is_float)
+      Errorf("illegal number syntax: " + GoQuote(text));
     bool hex_int = text.size() > 2 && text[0] == '0' && (text[1] | 0x20) == 'x' &&
                    text.find_first_of("pP") == std::string::npos;
     n->float_constant = n->is_float && !hex_int && text.find_first_of(".eEpP") != std::string::npos;
@@ -1248,11 +1389,16 @@ enum class Kind { kValue, kAny, kString, kInt, kStringSlice };
 
 std::string KindName(Kind k) {
   switch (k) {
-    case Kind::kValue: return "reflect.Value";
-    case Kind::kAny: return "interface {}";
-    case Kind::kString: return "string";
-    case Kind::kInt: return "int";
-    case Kind::kStringSlice: return "[]string";
+    case Kind::kValue:
+      return "reflect.Value";
+    case Kind::kAny:
+      return "interface {}";
+    case Kind::kString:
+      return "string";
+    case Kind::kInt:
+      return "int";
+    case Kind::kStringSlice:
+      return "[]string";
   }
   return "";
 }
@@ -1277,15 +1423,23 @@ bool Truth(const Value& v) {
   if (!v.valid()) return false;
   const Json& j = v.j();
   switch (j.type()) {
-    case Json::value_t::null: return false;
-    case Json::value_t::boolean: return j.get<bool>();
-    case Json::value_t::number_integer: return j.get<int64_t>() != 0;
-    case Json::value_t::number_unsigned: return j.get<uint64_t>() != 0;
-    case Json::value_t::number_float: return j.get<double>() != 0;
-    case Json::value_t::string: return !j.get_ref<const std::string&>().empty();
+    case Json::value_t::null:
+      return false;
+    case Json::value_t::boolean:
+      return j.get<bool>();
+    case Json::value_t::number_integer:
+      return j.get<int64_t>() != 0;
+    case Json::value_t::number_unsigned:
+      return j.get<uint64_t>() != 0;
+    case Json::value_t::number_float:
+      return j.get<double>() != 0;
+    case Json::value_t::string:
+      return !j.get_ref<const std::string&>().empty();
     case Json::value_t::array:
-    case Json::value_t::object: return !j.empty();
-    default: return true;
+    case Json::value_t::object:
+      return !j.empty();
+    default:
+      return true;
   }
 }
 
@@ -1328,7 +1482,9 @@ class Output {
 class State {
  public:
   State(std::string_view text, Output* out, const ExecuteOptions& opts)
-      : text_(text), out_(out), opts_(opts),
+      : text_(text),
+        out_(out),
+        opts_(opts),
         funcs_(opts.header_functions ? HeaderBuiltins() : Builtins()) {}
 
   void Run(const Node& root, const Value& data) {
@@ -1376,8 +1532,10 @@ class State {
         }
         return Flow::kNormal;
       }
-      case NodeType::kBreak: return Flow::kBreak;
-      case NodeType::kContinue: return Flow::kContinue;
+      case NodeType::kBreak:
+        return Flow::kBreak;
+      case NodeType::kContinue:
+        return Flow::kContinue;
       case NodeType::kIf:
       case NodeType::kWith: {
         size_t mark = vars_.size();
@@ -1397,9 +1555,14 @@ class State {
           if (f != Flow::kNormal) return f;
         }
         return Flow::kNormal;
-      case NodeType::kRange: WalkRange(dot, node); return Flow::kNormal;
-      case NodeType::kText: Write(node.text); return Flow::kNormal;
-      default: Errorf("unknown node: " + NodeString(node));
+      case NodeType::kRange:
+        WalkRange(dot, node);
+        return Flow::kNormal;
+      case NodeType::kText:
+        Write(node.text);
+        return Flow::kNormal;
+      default:
+        Errorf("unknown node: " + NodeString(node));
     }
   }
 
@@ -1467,8 +1630,9 @@ class State {
           if (decls.size() > 1) {
             Errorf("can't use " + FormatValue(j) + " to iterate over more than one variable");
           }
-          int64_t n = j.is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(j.get<uint64_t>(), INT64_MAX))
-                                             : j.get<int64_t>();
+          int64_t n = j.is_number_unsigned()
+                          ? static_cast<int64_t>(std::min<uint64_t>(j.get<uint64_t>(), INT64_MAX))
+                          : j.get<int64_t>();
           empty = n <= 0;
           for (int64_t i = 0; i < n; ++i) {
             Value iv = Value::Own(i);
@@ -1476,8 +1640,10 @@ class State {
           }
           break;
         }
-        case Json::value_t::null: break;
-        default: Errorf("range can't iterate over " + FormatValue(j));
+        case Json::value_t::null:
+          break;
+        default:
+          Errorf("range can't iterate over " + FormatValue(j));
       }
     }
     if (empty && r.else_list) Walk(dot, *r.else_list);
@@ -1512,24 +1678,35 @@ class State {
     Step();
     const Node& first = *cmd.nodes[0];
     switch (first.type) {
-      case NodeType::kField: return EvalFieldNode(dot, first, &cmd.nodes, final);
-      case NodeType::kChain: return EvalChainNode(dot, first, &cmd.nodes, final);
-      case NodeType::kIdentifier: return EvalFunction(dot, first, cmd, &cmd.nodes, final);
+      case NodeType::kField:
+        return EvalFieldNode(dot, first, &cmd.nodes, final);
+      case NodeType::kChain:
+        return EvalChainNode(dot, first, &cmd.nodes, final);
+      case NodeType::kIdentifier:
+        return EvalFunction(dot, first, cmd, &cmd.nodes, final);
       case NodeType::kPipe:
         NotAFunction(&cmd.nodes, final);
         return EvalPipeline(dot, first);
-      case NodeType::kVariable: return EvalVariableNode(dot, first, &cmd.nodes, final);
-      default: break;
+      case NodeType::kVariable:
+        return EvalVariableNode(dot, first, &cmd.nodes, final);
+      default:
+        break;
     }
     At(first);
     NotAFunction(&cmd.nodes, final);
     switch (first.type) {
-      case NodeType::kBool: return Value::Own(first.boolean);
-      case NodeType::kDot: return dot;
-      case NodeType::kNil: Errorf("nil is not a command");
-      case NodeType::kNumber: return IdealConstant(first);
-      case NodeType::kString: return Value::Own(first.text);
-      default: Errorf("can't evaluate command " + GoQuote(NodeString(first)));
+      case NodeType::kBool:
+        return Value::Own(first.boolean);
+      case NodeType::kDot:
+        return dot;
+      case NodeType::kNil:
+        Errorf("nil is not a command");
+      case NodeType::kNumber:
+        return IdealConstant(first);
+      case NodeType::kString:
+        return Value::Own(first.text);
+      default:
+        Errorf("can't evaluate command " + GoQuote(NodeString(first)));
     }
   }
 
@@ -1612,8 +1789,8 @@ class State {
                std::to_string(num_params - 1) + " got " + std::to_string(args.size()));
       }
     } else if (num_in != num_params) {
-      Errorf("wrong number of args for " + name + ": want " + std::to_string(num_params) +
-             " got " + std::to_string(num_in));
+      Errorf("wrong number of args for " + name + ": want " + std::to_string(num_params) + " got " +
+             std::to_string(num_in));
     }
     auto kind_at = [&](size_t i) { return i < num_params ? fn.params[i] : fn.params.back(); };
 
@@ -1647,15 +1824,19 @@ class State {
 
   Value ValidateType(const Value& v, Kind k) {
     switch (k) {
-      case Kind::kValue: return v;
-      case Kind::kAny: return v.valid() ? v : Value::Null();
+      case Kind::kValue:
+        return v;
+      case Kind::kAny:
+        return v.valid() ? v : Value::Null();
       case Kind::kString:
         if (v.nilish()) Errorf("invalid value; expected string");
-        if (!v.j().is_string()) Errorf("wrong type for value; expected string; got " + GoTypeName(v.j()));
+        if (!v.j().is_string())
+          Errorf("wrong type for value; expected string; got " + GoTypeName(v.j()));
         return v;
       case Kind::kInt:
         if (v.nilish()) Errorf("invalid value; expected int");
-        if (!v.j().is_number_integer()) Errorf("wrong type for value; expected int; got " + GoTypeName(v.j()));
+        if (!v.j().is_number_integer())
+          Errorf("wrong type for value; expected int; got " + GoTypeName(v.j()));
         return v;
       case Kind::kStringSlice:
         if (v.nilish()) return Value::Own(Json::array());
@@ -1672,16 +1853,23 @@ class State {
     Step();
     At(n);
     switch (n.type) {
-      case NodeType::kDot: return ValidateType(dot, k);
+      case NodeType::kDot:
+        return ValidateType(dot, k);
       case NodeType::kNil:
         if (k == Kind::kValue || k == Kind::kAny || k == Kind::kStringSlice) return Value::Null();
         Errorf("cannot assign nil to " + KindName(k));
-      case NodeType::kField: return ValidateType(EvalFieldNode(dot, n, nullptr, nullptr), k);
-      case NodeType::kVariable: return ValidateType(EvalVariableNode(dot, n, nullptr, nullptr), k);
-      case NodeType::kPipe: return ValidateType(EvalPipeline(dot, n), k);
-      case NodeType::kIdentifier: return ValidateType(EvalFunction(dot, n, n, nullptr, nullptr), k);
-      case NodeType::kChain: return ValidateType(EvalChainNode(dot, n, nullptr, nullptr), k);
-      default: break;
+      case NodeType::kField:
+        return ValidateType(EvalFieldNode(dot, n, nullptr, nullptr), k);
+      case NodeType::kVariable:
+        return ValidateType(EvalVariableNode(dot, n, nullptr, nullptr), k);
+      case NodeType::kPipe:
+        return ValidateType(EvalPipeline(dot, n), k);
+      case NodeType::kIdentifier:
+        return ValidateType(EvalFunction(dot, n, n, nullptr, nullptr), k);
+      case NodeType::kChain:
+        return ValidateType(EvalChainNode(dot, n, nullptr, nullptr), k);
+      default:
+        break;
     }
     switch (k) {
       case Kind::kString:
@@ -1696,7 +1884,8 @@ class State {
         if (n.type == NodeType::kNumber) return IdealConstant(n);
         if (n.type == NodeType::kString) return Value::Own(n.text);
         Errorf("can't handle assignment of " + NodeString(n) + " to empty interface argument");
-      case Kind::kStringSlice: break;
+      case Kind::kStringSlice:
+        break;
     }
     Errorf("can't handle " + NodeString(n) + " for arg of type " + KindName(k));
   }
@@ -1737,8 +1926,10 @@ bool EqualPair(const Value& a, const Value& b) {
     throw FuncError{"incompatible types for comparison"};
   }
   switch (ka) {
-    case BasicKind::kNil: return true;
-    case BasicKind::kBool: return a.j().get<bool>() == b.j().get<bool>();
+    case BasicKind::kNil:
+      return true;
+    case BasicKind::kBool:
+      return a.j().get<bool>() == b.j().get<bool>();
     case BasicKind::kInt:
       if (a.j().is_number_unsigned() || b.j().is_number_unsigned()) {
         return a.j().is_number_unsigned() == b.j().is_number_unsigned()
@@ -1746,7 +1937,8 @@ bool EqualPair(const Value& a, const Value& b) {
                    : (IntOf(a.j()) >= 0 && IntOf(b.j()) >= 0 && IntOf(a.j()) == IntOf(b.j()));
       }
       return a.j().get<int64_t>() == b.j().get<int64_t>();
-    case BasicKind::kFloat: return a.j().get<double>() == b.j().get<double>();
+    case BasicKind::kFloat:
+      return a.j().get<double>() == b.j().get<double>();
     case BasicKind::kString:
       return a.j().get_ref<const std::string&>() == b.j().get_ref<const std::string&>();
     case BasicKind::kComposite:
@@ -1762,11 +1954,14 @@ bool Less(const Value& a, const Value& b) {
   if (bad_type(ka) || bad_type(kb)) throw FuncError{"invalid type for comparison"};
   if (ka != kb) throw FuncError{"incompatible types for comparison"};
   switch (ka) {
-    case BasicKind::kInt: return IntOf(a.j()) < IntOf(b.j());
-    case BasicKind::kFloat: return a.j().get<double>() < b.j().get<double>();
+    case BasicKind::kInt:
+      return IntOf(a.j()) < IntOf(b.j());
+    case BasicKind::kFloat:
+      return a.j().get<double>() < b.j().get<double>();
     case BasicKind::kString:
       return a.j().get_ref<const std::string&>() < b.j().get_ref<const std::string&>();
-    default: throw FuncError{"invalid type for comparison"};
+    default:
+      throw FuncError{"invalid type for comparison"};
   }
 }
 
@@ -1788,13 +1983,26 @@ std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '\0': out += "\xEF\xBF\xBD"; break;
-      default: out.push_back(c);
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\0':
+        out += "\xEF\xBF\xBD";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -1806,14 +2014,29 @@ std::string JsEscape(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = s[i];
     switch (c) {
-      case '\\': out += "\\\\"; continue;
-      case '\'': out += "\\'"; continue;
-      case '"': out += "\\\""; continue;
-      case '<': out += "\\u003C"; continue;
-      case '>': out += "\\u003E"; continue;
-      case '&': out += "\\u0026"; continue;
-      case '=': out += "\\u003D"; continue;
-      default: break;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\'':
+        out += "\\'";
+        continue;
+      case '"':
+        out += "\\\"";
+        continue;
+      case '<':
+        out += "\\u003C";
+        continue;
+      case '>':
+        out += "\\u003E";
+        continue;
+      case '&':
+        out += "\\u0026";
+        continue;
+      case '=':
+        out += "\\u003D";
+        continue;
+      default:
+        break;
     }
     if (c < ' ') {
       out += "\\u00";
@@ -1925,10 +2148,12 @@ Value Slice(std::vector<Value>& args) {
   int64_t idx[3] = {0, static_cast<int64_t>(len), static_cast<int64_t>(len)};
   for (size_t i = 0; i < n; ++i) idx[i] = IndexArg(args[i + 1], len);
   if (idx[0] > idx[1]) {
-    throw FuncError{"invalid slice index: " + std::to_string(idx[0]) + " > " + std::to_string(idx[1])};
+    throw FuncError{"invalid slice index: " + std::to_string(idx[0]) + " > " +
+                    std::to_string(idx[1])};
   }
   if (n == 3 && idx[1] > idx[2]) {
-    throw FuncError{"invalid slice index: " + std::to_string(idx[1]) + " > " + std::to_string(idx[2])};
+    throw FuncError{"invalid slice index: " + std::to_string(idx[1]) + " > " +
+                    std::to_string(idx[2])};
   }
   if (j.is_string()) return Value::Own(Str(item).substr(idx[0], idx[1] - idx[0]));
   Json out = Json::array();
@@ -1984,15 +2209,22 @@ std::map<std::string, Func, std::less<>> BaseFuncs() {
                  throw FuncError{"non-function of type " +
                                  (a[0].valid() ? GoTypeName(a[0].j()) : std::string("<nil>"))};
                }};
-  f["print"] = {{A}, true, [](State&, std::vector<Value>& a) { return Value::Own(Sprint(ToJson(a))); }};
-  f["println"] = {{A}, true, [](State&, std::vector<Value>& a) { return Value::Own(Sprintln(ToJson(a))); }};
+  f["print"] = {
+      {A}, true, [](State&, std::vector<Value>& a) { return Value::Own(Sprint(ToJson(a))); }};
+  f["println"] = {
+      {A}, true, [](State&, std::vector<Value>& a) { return Value::Own(Sprintln(ToJson(a))); }};
   f["printf"] = {{S, A}, true, [](State& st, std::vector<Value>& a) {
                    std::string s = Sprintf(Str(a[0]), ToJson(a, 1), st.remaining_output() + 1);
-                   if (s.size() > st.remaining_output()) throw FuncError{"result exceeds output limit"};
+                   if (s.size() > st.remaining_output())
+                     throw FuncError{"result exceeds output limit"};
                    return Value::Own(std::move(s));
                  }};
-  f["html"] = {{A}, true, [](State&, std::vector<Value>& a) { return Value::Own(HtmlEscape(EvalArgsString(a))); }};
-  f["js"] = {{A}, true, [](State&, std::vector<Value>& a) { return Value::Own(JsEscape(EvalArgsString(a))); }};
+  f["html"] = {{A}, true, [](State&, std::vector<Value>& a) {
+                 return Value::Own(HtmlEscape(EvalArgsString(a)));
+               }};
+  f["js"] = {{A}, true, [](State&, std::vector<Value>& a) {
+               return Value::Own(JsEscape(EvalArgsString(a)));
+             }};
   f["urlquery"] = {{A}, true, [](State&, std::vector<Value>& a) {
                      return Value::Own(UrlQueryEscape(EvalArgsString(a)));
                    }};
@@ -2003,18 +2235,24 @@ std::map<std::string, Func, std::less<>> BaseFuncs() {
                }
                return Value::Own(false);
              }};
-  f["ne"] = {{V, V}, false, [](State&, std::vector<Value>& a) { return Value::Own(!EqualPair(a[0], a[1])); }};
-  f["lt"] = {{V, V}, false, [](State&, std::vector<Value>& a) { return Value::Own(Less(a[0], a[1])); }};
+  f["ne"] = {{V, V}, false, [](State&, std::vector<Value>& a) {
+               return Value::Own(!EqualPair(a[0], a[1]));
+             }};
+  f["lt"] = {
+      {V, V}, false, [](State&, std::vector<Value>& a) { return Value::Own(Less(a[0], a[1])); }};
   f["le"] = {{V, V}, false, [](State&, std::vector<Value>& a) {
                return Value::Own(Less(a[0], a[1]) || EqualPair(a[0], a[1]));
              }};
   f["gt"] = {{V, V}, false, [](State&, std::vector<Value>& a) {
                return Value::Own(!(Less(a[0], a[1]) || EqualPair(a[0], a[1])));
              }};
-  f["ge"] = {{V, V}, false, [](State&, std::vector<Value>& a) { return Value::Own(!Less(a[0], a[1])); }};
+  f["ge"] = {
+      {V, V}, false, [](State&, std::vector<Value>& a) { return Value::Own(!Less(a[0], a[1])); }};
   // docker/cli templates.basicFunctions
-  f["json"] = {{A}, false, [](State&, std::vector<Value>& a) { return Value::Own(DockerJson(a[0].j())); }};
-  f["split"] = {{S, S}, false, [](State&, std::vector<Value>& a) { return Split(Str(a[0]), Str(a[1])); }};
+  f["json"] = {
+      {A}, false, [](State&, std::vector<Value>& a) { return Value::Own(DockerJson(a[0].j())); }};
+  f["split"] = {
+      {S, S}, false, [](State&, std::vector<Value>& a) { return Split(Str(a[0]), Str(a[1])); }};
   f["join"] = {{Kind::kStringSlice, S}, false, [](State&, std::vector<Value>& a) {
                  std::string out;
                  const Json& arr = a[0].j();
@@ -2024,15 +2262,18 @@ std::map<std::string, Func, std::less<>> BaseFuncs() {
                  }
                  return Value::Own(std::move(out));
                }};
-  f["title"] = {{S}, false, [](State&, std::vector<Value>& a) { return Value::Own(Title(Str(a[0]))); }};
+  f["title"] = {
+      {S}, false, [](State&, std::vector<Value>& a) { return Value::Own(Title(Str(a[0]))); }};
   f["lower"] = {{S}, false, [](State&, std::vector<Value>& a) {
                   std::string s = Str(a[0]);
-                  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                  for (char& c : s)
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
                   return Value::Own(std::move(s));
                 }};
   f["upper"] = {{S}, false, [](State&, std::vector<Value>& a) {
                   std::string s = Str(a[0]);
-                  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                  for (char& c : s)
+                    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
                   return Value::Own(std::move(s));
                 }};
   f["pad"] = {{S, I, I}, false, [](State& st, std::vector<Value>& a) {
@@ -2046,16 +2287,16 @@ std::map<std::string, Func, std::less<>> BaseFuncs() {
                 }
                 return Value::Own(std::string(pre, ' ') + s + std::string(suf, ' '));
               }};
-  f["truncate"] = {{S, I}, false, [](State&, std::vector<Value>& a) {
-                     const std::string& s = Str(a[0]);
-                     int64_t n = IntOf(a[1].j());
-                     if (static_cast<int64_t>(s.size()) < n) return a[0];
-                     if (n < 0) {
-                       throw FuncError{"runtime error: slice bounds out of range [:" +
-                                       std::to_string(n) + "]"};
-                     }
-                     return Value::Own(s.substr(0, n));
-                   }};
+  f["truncate"] = {
+      {S, I}, false, [](State&, std::vector<Value>& a) {
+        const std::string& s = Str(a[0]);
+        int64_t n = IntOf(a[1].j());
+        if (static_cast<int64_t>(s.size()) < n) return a[0];
+        if (n < 0) {
+          throw FuncError{"runtime error: slice bounds out of range [:" + std::to_string(n) + "]"};
+        }
+        return Value::Own(s.substr(0, n));
+      }};
   return f;
 }
 
@@ -2084,10 +2325,18 @@ const std::map<std::string, Func, std::less<>>& HeaderBuiltins() {
 
 void AppendJson(std::string* out, const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: *out += "null"; return;
-    case Json::value_t::boolean: *out += v.get<bool>() ? "true" : "false"; return;
-    case Json::value_t::number_integer: *out += std::to_string(v.get<int64_t>()); return;
-    case Json::value_t::number_unsigned: *out += std::to_string(v.get<uint64_t>()); return;
+    case Json::value_t::null:
+      *out += "null";
+      return;
+    case Json::value_t::boolean:
+      *out += v.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::number_integer:
+      *out += std::to_string(v.get<int64_t>());
+      return;
+    case Json::value_t::number_unsigned:
+      *out += std::to_string(v.get<uint64_t>());
+      return;
     case Json::value_t::number_float: {
       // encoding/json: 'f' format unless the magnitude needs an exponent; e-09 becomes e-9.
       double f = v.get<double>();
@@ -2112,14 +2361,29 @@ void AppendJson(std::string* out, const Json& v) {
       for (size_t i = 0; i < s.size(); ++i) {
         unsigned char c = s[i];
         switch (c) {
-          case '"': *out += "\\\""; continue;
-          case '\\': *out += "\\\\"; continue;
-          case '\n': *out += "\\n"; continue;
-          case '\r': *out += "\\r"; continue;
-          case '\t': *out += "\\t"; continue;
-          case '\b': *out += "\\b"; continue;
-          case '\f': *out += "\\f"; continue;
-          default: break;
+          case '"':
+            *out += "\\\"";
+            continue;
+          case '\\':
+            *out += "\\\\";
+            continue;
+          case '\n':
+            *out += "\\n";
+            continue;
+          case '\r':
+            *out += "\\r";
+            continue;
+          case '\t':
+            *out += "\\t";
+            continue;
+          case '\b':
+            *out += "\\b";
+            continue;
+          case '\f':
+            *out += "\\f";
+            continue;
+          default:
+            break;
         }
         if (c < 0x20) {
           *out += "\\u00";
@@ -2133,7 +2397,8 @@ void AppendJson(std::string* out, const Json& v) {
         }
         size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
         bool ok = n != 0 && i + n <= s.size();
-        for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+        for (size_t k = 1; ok && k < n; ++k)
+          ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
         if (!ok) {
           *out += "\\ufffd";
           continue;
@@ -2175,7 +2440,9 @@ void AppendJson(std::string* out, const Json& v) {
       out->push_back('}');
       return;
     }
-    default: *out += "null"; return;
+    default:
+      *out += "null";
+      return;
   }
 }
 

@@ -4,10 +4,9 @@
 
 #include <cstddef>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "util/io.h"
 #include "util/result.h"
@@ -20,9 +19,9 @@ struct Node;
 
 // Bounds that keep a hostile template from exhausting memory or time.
 struct Limits {
-  size_t max_depth = 100;                // nesting of blocks, parentheses and pipelines
-  size_t max_output = 64 << 20;          // bytes written by one Execute
-  size_t max_steps = 10'000'000;         // evaluated nodes (bounds `range 1000000000`)
+  size_t max_depth = 100;         // nesting of blocks, parentheses and pipelines
+  size_t max_output = 64 << 20;   // bytes written by one Execute
+  size_t max_steps = 10'000'000;  // evaluated nodes (bounds `range 1000000000`)
 };
 
 struct ExecuteOptions {

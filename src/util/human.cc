@@ -10,7 +10,8 @@ namespace strata {
 namespace {
 
 constexpr const char* kDecimalAbbrs[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
-constexpr const char* kBinaryAbbrs[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
+constexpr const char* kBinaryAbbrs[] = {"B",   "KiB", "MiB", "GiB", "TiB",
+                                        "PiB", "EiB", "ZiB", "YiB"};
 
 // getSizeAndUnit in go-units: divide while size >= base, up to the largest unit.
 template <size_t N>
@@ -68,7 +69,8 @@ Result<int64_t> ParseSize(std::string_view s, bool binary) {
   size *= std::pow(binary ? 1024.0 : 1000.0, static_cast<double>(u + 1));
   if (sfx.size() == 2 && sfx[1] != 'b') return bad_suffix();
   if (sfx.size() == 3 && sfx.substr(1) != "ib") return bad_suffix();
-  if (size >= 9223372036854775808.0) return InvalidArgument("invalid size: '" + std::string(s) + "'");
+  if (size >= 9223372036854775808.0)
+    return InvalidArgument("invalid size: '" + std::string(s) + "'");
   return static_cast<int64_t>(size);
 }
 

@@ -7,14 +7,18 @@
 namespace strata::format {
 namespace {
 
-const Json kImagesHeader = {{"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"ID", "IMAGE ID"},
-                            {"CreatedSince", "CREATED"}, {"Size", "SIZE"}};
+const Json kImagesHeader = {{"Repository", "REPOSITORY"},
+                            {"Tag", "TAG"},
+                            {"ID", "IMAGE ID"},
+                            {"CreatedSince", "CREATED"},
+                            {"Size", "SIZE"}};
 // docker images' default, as typed on a command line (backslash-t sequences).
 constexpr const char* kImagesFormat =
     "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}";
 
 Json Row(const char* repo, const char* tag, const char* id, const char* created, const char* size) {
-  return {{"Repository", repo}, {"Tag", tag}, {"ID", id}, {"CreatedSince", created}, {"Size", size}};
+  return {
+      {"Repository", repo}, {"Tag", tag}, {"ID", id}, {"CreatedSince", created}, {"Size", size}};
 }
 
 TEST(TableTest, DockerImagesHeaderOnly) {
@@ -24,9 +28,9 @@ TEST(TableTest, DockerImagesHeaderOnly) {
 }
 
 TEST(TableTest, DockerImagesRowsAlign) {
-  std::vector<Json> rows = {Row("alpine", "latest", "1234567890ab", "2 weeks ago", "7.8MB"),
-                            Row("registry.example.com/team/app", "v1.2.3", "abcdef012345",
-                                "3 months ago", "123MB")};
+  std::vector<Json> rows = {
+      Row("alpine", "latest", "1234567890ab", "2 weeks ago", "7.8MB"),
+      Row("registry.example.com/team/app", "v1.2.3", "abcdef012345", "3 months ago", "123MB")};
   auto out = RenderRows(kImagesFormat, kImagesHeader, rows);
   ASSERT_TRUE(out) << out.error().message;
   // Column widths: max(minwidth 10, widest cell + padding 3); the last column is not padded.
@@ -94,7 +98,8 @@ TEST(TableTest, JsonFormatOneObjectPerLine) {
 }
 
 TEST(TableTest, PlainTemplateHasNoHeader) {
-  std::vector<Json> rows = {Row("alpine", "latest", "", "", ""), Row("busybox", "1.36", "", "", "")};
+  std::vector<Json> rows = {Row("alpine", "latest", "", "", ""),
+                            Row("busybox", "1.36", "", "", "")};
   auto out = RenderRows("{{.Repository}}:{{.Tag}}", kImagesHeader, rows);
   ASSERT_TRUE(out);
   EXPECT_EQ(*out, "alpine:latest\nbusybox:1.36\n");

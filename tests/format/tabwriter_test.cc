@@ -17,7 +17,8 @@ struct TabCase {
 
 std::string Render(const TabCase& c, size_t chunk) {
   TabWriter tw(c.minwidth, c.tabwidth, c.padding, c.padchar, c.flags);
-  for (size_t i = 0; i < c.src.size(); i += chunk) tw.Write(std::string_view(c.src).substr(i, chunk));
+  for (size_t i = 0; i < c.src.size(); i += chunk)
+    tw.Write(std::string_view(c.src).substr(i, chunk));
   tw.Flush();
   return tw.Take();
 }
@@ -50,8 +51,7 @@ const TabCase kCases[] = {
     {"7d", 8, 0, 1, '.', 0, "d) foo\tbar\n", "d) foo..bar\n"},
     {"7e", 8, 0, 1, '.', 0, "e) foo\tbar\t\n", "e) foo..bar.....\n"},
     {"8", 8, 0, 1, '*', 0, "Hello, world!\n", "Hello, world!\n"},
-    {"9a", 1, 0, 0, '.', 0, "1\t2\t3\t4\n11\t222\t3333\t44444\n",
-     "1.2..3...4\n11222333344444\n"},
+    {"9a", 1, 0, 0, '.', 0, "1\t2\t3\t4\n11\t222\t3333\t44444\n", "1.2..3...4\n11222333344444\n"},
     {"9c formfeed", 1, 0, 0, '.', 0, "1\t2\t3\t4\f11\t222\t3333\t44444\n",
      "1234\n11222333344444\n"},
     {"9c debug", 1, 0, 0, '.', kDebug, "1\t2\t3\t4\f11\t222\t3333\t44444\n",
@@ -59,7 +59,8 @@ const TabCase kCases[] = {
     {"10a", 5, 0, 0, '.', 0, "1\t2\t3\t4\n", "1....2....3....4\n"},
     {"10b", 5, 0, 0, '.', 0, "1\t2\t3\t4\t\n", "1....2....3....4....\n"},
     {"12a", 8, 0, 1, ' ', kAlignRight,
-     "a\t\xc3\xa8\tc\t\naa\t\xc3\xa8\xc3\xa8\xc3\xa8\tcccc\tddddd\t\naaa\t\xc3\xa8\xc3\xa8\xc3\xa8\xc3\xa8\t\n",
+     "a\t\xc3\xa8\tc\t\naa\t\xc3\xa8\xc3\xa8\xc3\xa8\tcccc\tddddd\t\naaa\t\xc3\xa8\xc3\xa8\xc3\xa8"
+     "\xc3\xa8\t\n",
      "       a       \xc3\xa8       c\n      aa     \xc3\xa8\xc3\xa8\xc3\xa8    cccc   ddddd\n"
      "     aaa    \xc3\xa8\xc3\xa8\xc3\xa8\xc3\xa8\n"},
     {"12b", 2, 0, 0, ' ', 0, "a\tb\tc\naa\tbbb\tcccc\naaa\tbbbb\n",
@@ -69,7 +70,8 @@ const TabCase kCases[] = {
     {"13b", 4, 0, 3, '.', 0,
      "4444\t333\t22\t1\t333\n999999999\t22\n7\t22\n\t\t\t88888888\n\n666666\t666666\t666666\t4444\n"
      "1\t1\t999999999\t0000000000\n",
-     "4444........333...22...1...333\n999999999...22\n7...........22\n....................88888888\n"
+     "4444........333...22...1...333\n999999999...22\n7...........22\n...................."
+     "88888888\n"
      "\n666666...666666...666666......4444\n1........1........999999999...0000000000\n"},
     {"14 right", 1, 0, 2, ' ', kAlignRight,
      ".0\t.3\t2.4\t-5.1\t\n23.0\t12345678.9\t2.4\t-989.4\t\n5.1\t12.0\t2.4\t-7.0\t\n"

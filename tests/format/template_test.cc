@@ -119,7 +119,9 @@ const Case kOk[] = {
     {"{{\"x\" | printf \"%s-%s\" \"y\"}}", "y-x"},
     // literals
     {"{{\"a\\tb\"}}", "a\tb"},
-    {"{{\"\\u00e9\\x41\\101\"}}", "\xc3\xa9" "AA"},
+    {"{{\"\\u00e9\\x41\\101\"}}",
+     "\xc3\xa9"
+     "AA"},
     {"{{`raw\\n`}}", "raw\\n"},
     {"{{1.5}}", "1.5"},
     {"{{0x10}} {{0o17}} {{0b101}} {{1_000}}", "16 15 5 1000"},
@@ -157,7 +159,8 @@ const Case kOk[] = {
     {"{{printf \"%s\"}}", "%!s(MISSING)"},
     {"{{printf \"x\" 1}}", "x%!(EXTRA int=1)"},
     {"{{printf \"%s\" .Count}}", "%!s(int=3)"},
-    {"{{printf \"%s\" .Mixed}}", "[%!s(int=1) x %!s(bool=true) <nil> map[k:v] [%!s(int=1) %!s(int=2)]]"},
+    {"{{printf \"%s\" .Mixed}}",
+     "[%!s(int=1) x %!s(bool=true) <nil> map[k:v] [%!s(int=1) %!s(int=2)]]"},
     {"{{printf \"%v %v\" .Null .Missing}}", "<nil> <nil>"},
     {"{{printf \"%s\" .Null}}", "%!s(<nil>)"},
     {"{{printf \"%%\"}}", "%"},
@@ -307,7 +310,8 @@ const ErrCase kExecErrors[] = {
      "template: :1:7: executing \"\" at <.List.X>: can't evaluate field X in type []interface {}"},
     {"{{len 3}}", "template: :1:2: executing \"\" at <len 3>: error calling len: len of type int"},
     {"{{index .List 5}}",
-     "template: :1:2: executing \"\" at <index .List 5>: error calling index: index out of range: 5"},
+     "template: :1:2: executing \"\" at <index .List 5>: error calling index: index out of range: "
+     "5"},
     {"{{index .List \"a\"}}",
      "template: :1:2: executing \"\" at <index .List \"a\">: error calling index: cannot index "
      "slice/array with type string"},
@@ -323,7 +327,8 @@ const ErrCase kExecErrors[] = {
     {"{{truncate .Name \"x\"}}",
      "template: :1:17: executing \"\" at <\"x\">: expected integer; found \"x\""},
     {"{{truncate .Name .Ratio}}",
-     "template: :1:17: executing \"\" at <.Ratio>: wrong type for value; expected int; got float64"},
+     "template: :1:17: executing \"\" at <.Ratio>: wrong type for value; expected int; got "
+     "float64"},
     {"{{join .Nums \",\"}}",
      "template: :1:7: executing \"\" at <.Nums>: wrong type for value; expected []string; got "
      "[]interface {}"},
@@ -331,20 +336,25 @@ const ErrCase kExecErrors[] = {
      "template: :1:2: executing \"\" at <eq .Name 1>: error calling eq: incompatible types for "
      "comparison"},
     {"{{lt .List 1}}",
-     "template: :1:2: executing \"\" at <lt .List 1>: error calling lt: invalid type for comparison"},
+     "template: :1:2: executing \"\" at <lt .List 1>: error calling lt: invalid type for "
+     "comparison"},
     {"{{eq .Count}}",
      "template: :1:2: executing \"\" at <eq .Count>: error calling eq: missing argument for "
      "comparison"},
-    {"{{lower}}", "template: :1:2: executing \"\" at <lower>: wrong number of args for lower: want 1 got 0"},
+    {"{{lower}}",
+     "template: :1:2: executing \"\" at <lower>: wrong number of args for lower: want 1 got 0"},
     {"{{lower \"a\" \"b\"}}",
      "template: :1:2: executing \"\" at <lower>: wrong number of args for lower: want 1 got 2"},
-    {"{{and}}", "template: :1:2: executing \"\" at <and>: wrong number of args for and: want at least 1 got 0"},
+    {"{{and}}",
+     "template: :1:2: executing \"\" at <and>: wrong number of args for and: want at least 1 got "
+     "0"},
     {"{{range .Name}}{{end}}",
      "template: :1:8: executing \"\" at <.Name>: range can't iterate over alpine"},
     {"{{range $i, $v := 3}}{{end}}",
      "template: :1:18: executing \"\" at <3>: can't use 3 to iterate over more than one variable"},
     {"{{1 2}}", "template: :1:2: executing \"\" at <1>: can't give argument to non-function 1"},
-    {"{{.Name 2}}", "template: :1:2: executing \"\" at <.Name>: Name is not a method but has arguments"},
+    {"{{.Name 2}}",
+     "template: :1:2: executing \"\" at <.Name>: Name is not a method but has arguments"},
     {"{{nil}}", "template: :1:2: executing \"\" at <nil>: nil is not a command"},
     {"{{truncate .Name -1}}",
      "template: :1:2: executing \"\" at <truncate .Name -1>: error calling truncate: runtime "
@@ -355,7 +365,8 @@ const ErrCase kExecErrors[] = {
     {"{{index .Missing 1}}",
      "template: :1:2: executing \"\" at <index .Missing 1>: error calling index: index of untyped "
      "nil"},
-    {"{{lower .Missing}}", "template: :1:8: executing \"\" at <.Missing>: invalid value; expected string"},
+    {"{{lower .Missing}}",
+     "template: :1:8: executing \"\" at <.Missing>: invalid value; expected string"},
 };
 
 TEST(TemplateTest, ExecErrors) {
@@ -434,7 +445,8 @@ TEST(TemplateTest, LimitsOutputAndSteps) {
 }
 
 TEST(TemplateTest, HeaderFunctionsKeepTitles) {
-  auto t = Template::Parse("{{lower .A}}|{{json .B}}|{{truncate .C 2}}|{{join .D \",\"}}|{{pad .A 1 1}}");
+  auto t = Template::Parse(
+      "{{lower .A}}|{{json .B}}|{{truncate .C 2}}|{{join .D \",\"}}|{{pad .A 1 1}}");
   ASSERT_TRUE(t);
   Json header = {{"A", "NAME"}, {"B", "ID"}, {"C", "CREATED"}, {"D", "LABELS"}};
   ExecuteOptions opts;

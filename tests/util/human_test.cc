@@ -11,10 +11,10 @@ using namespace std::chrono_literals;
 
 TEST(HumanSizeTest, DecimalUnitsFourDigits) {
   const std::pair<double, const char*> cases[] = {
-      {0, "0B"},           {1, "1B"},         {999, "999B"},         {1000, "1kB"},
-      {1024, "1.024kB"},   {1500, "1.5kB"},   {1000000, "1MB"},      {1048576, "1.049MB"},
+      {0, "0B"},           {1, "1B"},          {999, "999B"},         {1000, "1kB"},
+      {1024, "1.024kB"},   {1500, "1.5kB"},    {1000000, "1MB"},      {1048576, "1.049MB"},
       {2e6, "2MB"},        {3.42e9, "3.42GB"}, {5.372e12, "5.372TB"}, {2.22e15, "2.22PB"},
-      {1e18, "1EB"},       {1e21, "1ZB"},     {1e24, "1YB"},         {1e27, "1000YB"},
+      {1e18, "1EB"},       {1e21, "1ZB"},      {1e24, "1YB"},         {1e27, "1000YB"},
       {123456, "123.5kB"}, {999999, "1000kB"},
   };
   for (const auto& [bytes, want] : cases) EXPECT_EQ(HumanSize(bytes), want) << bytes;
@@ -73,10 +73,20 @@ TEST(HumanDurationTest, GoUnitsBuckets) {
 
 TEST(ParseSizeTest, FromHumanSizeDecimal) {
   const std::pair<const char*, int64_t> cases[] = {
-      {"32", 32},          {"32b", 32},          {"32B", 32},          {"32k", 32000},
-      {"32K", 32000},      {"32kb", 32000},      {"32Kb", 32000},      {"32Kib", 32000},
-      {"32Mb", 32000000},  {"32Gb", 32000000000}, {"32Tb", 32000000000000},
-      {"32.3", 32},        {"32.3 MB", 32299999},  // float64 32.3*1e6, truncated, as Go {"10MB", 10000000},  {"0.5kB", 500},
+      {"32", 32},
+      {"32b", 32},
+      {"32B", 32},
+      {"32k", 32000},
+      {"32K", 32000},
+      {"32kb", 32000},
+      {"32Kb", 32000},
+      {"32Kib", 32000},
+      {"32Mb", 32000000},
+      {"32Gb", 32000000000},
+      {"32Tb", 32000000000000},
+      {"32.3", 32},
+      {"32.3 MB",
+       32299999},  // float64 32.3*1e6, truncated, as Go {"10MB", 10000000},  {"0.5kB", 500},
   };
   for (const auto& [s, want] : cases) {
     auto r = FromHumanSize(s);
@@ -87,9 +97,9 @@ TEST(ParseSizeTest, FromHumanSizeDecimal) {
 
 TEST(ParseSizeTest, RAMInBytesBinary) {
   const std::pair<const char*, int64_t> cases[] = {
-      {"32", 32},           {"32b", 32},          {"32k", 32768},       {"32kb", 32768},
-      {"32Kib", 32768},     {"32m", 33554432},    {"32mb", 33554432},   {"1GiB", 1073741824},
-      {"1g", 1073741824},   {"2t", 2199023255552}, {"0.3MB", 314572},   {"1.5 GB", 1610612736},
+      {"32", 32},         {"32b", 32},           {"32k", 32768},     {"32kb", 32768},
+      {"32Kib", 32768},   {"32m", 33554432},     {"32mb", 33554432}, {"1GiB", 1073741824},
+      {"1g", 1073741824}, {"2t", 2199023255552}, {"0.3MB", 314572},  {"1.5 GB", 1610612736},
   };
   for (const auto& [s, want] : cases) {
     auto r = RAMInBytes(s);
