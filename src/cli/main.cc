@@ -28,19 +28,20 @@ void Context::FailPlain(const std::string& message, int code) {
   exit_code = code;
 }
 
-void Out(const std::string& s) {
-  std::fwrite(s.data(), 1, s.size(), stdout);
-}
+void Out(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
 
 int Main(int argc, char** argv) {
   CLI::App app{"A self-sufficient runtime for containers", "strata"};
   app.require_subcommand(1);
   app.set_help_all_flag("", "");
   Context ctx;
-  app.add_option("--root", ctx.root, "Root directory of the store (default: $STRATA_ROOT or /var/lib/strata)");
-  app.add_option("-l,--log-level", ctx.log_level, "Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\")")
+  app.add_option("--root", ctx.root,
+                 "Root directory of the store (default: $STRATA_ROOT or /var/lib/strata)");
+  app.add_option("-l,--log-level", ctx.log_level,
+                 "Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\")")
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "fatal"}));
-  app.add_option("--config", ctx.config_dir, "Location of client config files (default \"~/.docker\")");
+  app.add_option("--config", ctx.config_dir,
+                 "Location of client config files (default \"~/.docker\")");
   RegisterImageCommands(app, ctx);
   RegisterArchiveCommands(app, ctx);
   RegisterSystemCommands(app, ctx);

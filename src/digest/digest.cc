@@ -30,7 +30,8 @@ Result<Digest> Digest::Parse(std::string_view s) {
                            std::string(alg) + "\"");
   }
   if (hex.size() != want || !IsLowerHex(hex)) {
-    return InvalidArgument("invalid digest \"" + std::string(s) + "\": invalid checksum digest format");
+    return InvalidArgument("invalid digest \"" + std::string(s) +
+                           "\": invalid checksum digest format");
   }
   Digest d;
   d.algorithm_ = std::string(alg);

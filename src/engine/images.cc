@@ -19,9 +19,7 @@ bool IsHex(std::string_view s) {
   });
 }
 
-Error NoSuchImage(std::string_view what) {
-  return NotFound("No such image: " + std::string(what));
-}
+Error NoSuchImage(std::string_view what) { return NotFound("No such image: " + std::string(what)); }
 
 std::string ShortId(const std::string& id) {
   auto colon = id.find(':');
@@ -72,7 +70,8 @@ Result<std::string> ResolveImage(Store& s, std::string_view text) {
   auto& md = s.metadata();
   // A full 64-hex ID or "sha256:<hex>" names an image by ID.
   if (image::IsIdentifier(text) || text.starts_with("sha256:")) {
-    std::string id = text.starts_with("sha256:") ? std::string(text) : "sha256:" + std::string(text);
+    std::string id =
+        text.starts_with("sha256:") ? std::string(text) : "sha256:" + std::string(text);
     if (id.size() == 71) {
       STRATA_ASSIGN_OR_RETURN(auto img, md.GetImage(id));
       if (img) return id;
@@ -247,7 +246,8 @@ Result<nlohmann::ordered_json> InspectImage(Store& s, const std::string& image_i
   out["Comment"] = str("comment");
   out["Created"] = str("created");
   out["Container"] = str("container");
-  out["ContainerConfig"] = ContainerConfigForInspect(cfg.value("container_config", nlohmann::ordered_json()));
+  out["ContainerConfig"] =
+      ContainerConfigForInspect(cfg.value("container_config", nlohmann::ordered_json()));
   out["DockerVersion"] = str("docker_version");
   out["Author"] = str("author");
   out["Config"] = cfg.contains("config") && !cfg["config"].is_null()

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +36,7 @@ Result<std::vector<DeleteRecord>> RemoveImage(Store& s, std::string_view ref_or_
 Result<nlohmann::ordered_json> InspectImage(Store& s, const std::string& image_id);
 
 struct HistoryEntry {
-  std::string id;  // image ID for the top entry of an image, "<missing>" otherwise
+  std::string id;       // image ID for the top entry of an image, "<missing>" otherwise
   int64_t created = 0;  // unix seconds
   std::string created_by;
   int64_t size = 0;

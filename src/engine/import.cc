@@ -80,7 +80,7 @@ Result<std::vector<std::string>> Words(const std::string& s) {
 
 // ENV/LABEL: "k=v …" pairs, or the legacy "k v" single pair.
 Result<std::vector<std::pair<std::string, std::string>>> Pairs(const std::string& instr,
-                                                                const std::string& rest) {
+                                                               const std::string& rest) {
   std::vector<std::pair<std::string, std::string>> out;
   STRATA_ASSIGN_OR_RETURN(auto words, Words(rest));
   if (words.empty()) return InvalidArgument(instr + " requires at least one argument");

@@ -62,8 +62,8 @@ Result<store::LayerRecord> UnpackLayer(Store& s, Reader& in, const UnpackOptions
   STRATA_ASSIGN_OR_RETURN(std::string dir, snaps.Dir(key));
 
   archive::ApplyOptions aopts;
-  aopts.mode = snaps.Driver() == "overlay" ? archive::ApplyMode::kOverlayDiff
-                                           : archive::ApplyMode::kMerged;
+  aopts.mode =
+      snaps.Driver() == "overlay" ? archive::ApplyMode::kOverlayDiff : archive::ApplyMode::kMerged;
   aopts.label = opts.label;
   auto stats = archive::ApplyLayer(*src, dir, aopts);
   if (!stats) return std::move(stats).error();

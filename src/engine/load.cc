@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "archive/compression.h"
@@ -30,9 +29,8 @@ std::string CleanPath(std::string p) {
 
 // Resolves "dir/../x" style symlink targets relative to the link's folder.
 std::string JoinLink(const std::string& link_path, const std::string& target) {
-  std::string base = link_path.substr(0, link_path.rfind('/') == std::string::npos
-                                             ? 0
-                                             : link_path.rfind('/') + 1);
+  std::string base =
+      link_path.substr(0, link_path.rfind('/') == std::string::npos ? 0 : link_path.rfind('/') + 1);
   std::vector<std::string> parts;
   std::string all = target.starts_with("/") ? target.substr(1) : base + target;
   size_t pos = 0;
@@ -62,9 +60,7 @@ struct ImageToLoad {
 
 Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
   STRATA_ASSIGN_OR_RETURN(StoreLock lock, s.Shared());
-  auto fail = [](Error e) {
-    return Error{e.code, "Error processing tar file: " + e.message};
-  };
+  auto fail = [](Error e) { return Error{e.code, "Error processing tar file: " + e.message}; };
   auto dec = archive::NewDecompressingReader(raw_in);
   if (!dec) return fail(std::move(dec).error());
   archive::TarReader tar(**dec);

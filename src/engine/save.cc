@@ -51,7 +51,8 @@ class ArchiveWriter {
     auto buf = std::make_unique<char[]>(kCopyBufferSize);
     int64_t left = size;
     while (left > 0) {
-      STRATA_ASSIGN_OR_RETURN(size_t n, r.Read(buf.get(), std::min<int64_t>(left, kCopyBufferSize)));
+      STRATA_ASSIGN_OR_RETURN(size_t n,
+                              r.Read(buf.get(), std::min<int64_t>(left, kCopyBufferSize)));
       if (n == 0) return DataLoss("blob for " + path + " is shorter than recorded");
       STRATA_TRY(tar_.WriteData(buf.get(), n));
       left -= static_cast<int64_t>(n);
@@ -84,7 +85,8 @@ Status SaveImages(Store& s, const std::vector<std::string>& names, Writer& out) 
   for (auto& name : names) {
     STRATA_ASSIGN_OR_RETURN(std::string id, ResolveImage(s, name));
     auto ref = image::ParseNormalizedNamed(name);
-    bool by_id = !ref || id.substr(7).starts_with(name.starts_with("sha256:") ? name.substr(7) : name);
+    bool by_id =
+        !ref || id.substr(7).starts_with(name.starts_with("sha256:") ? name.substr(7) : name);
     if (by_id) {
       add(id, std::nullopt);
     } else if (ref->IsNameOnly()) {
@@ -92,7 +94,8 @@ Status SaveImages(Store& s, const std::vector<std::string>& names, Writer& out) 
       STRATA_ASSIGN_OR_RETURN(auto all, md.ListImages());
       for (auto& img : all)
         for (auto& t : img.tags)
-          if (auto r = image::ParseNormalizedNamed(t); r && r->Name() == ref->Name()) add(img.id, *r);
+          if (auto r = image::ParseNormalizedNamed(t); r && r->Name() == ref->Name())
+            add(img.id, *r);
     } else if (ref->HasTag()) {
       add(id, *ref);
     } else {

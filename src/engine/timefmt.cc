@@ -73,10 +73,10 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
   }
   if (i != s.size()) return std::nullopt;
   using namespace std::chrono;
-  auto days = sys_days(year_month_day(year(Y), month(static_cast<unsigned>(M)),
-                                      day(static_cast<unsigned>(D))));
-  int64_t secs = duration_cast<seconds>(days.time_since_epoch()).count() + h * 3600 + m * 60 +
-                 sec - offset;
+  auto days = sys_days(
+      year_month_day(year(Y), month(static_cast<unsigned>(M)), day(static_cast<unsigned>(D))));
+  int64_t secs =
+      duration_cast<seconds>(days.time_since_epoch()).count() + h * 3600 + m * 60 + sec - offset;
   return secs * 1000000000 + frac;
 }
 

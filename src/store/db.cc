@@ -62,8 +62,9 @@ Status Stmt::Reset() {
 
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Error e = raw ? SqliteError(raw, "open " + path) : Internal("open " + path + ": out of memory");
     sqlite3_close(raw);
@@ -96,7 +97,8 @@ Status Db::Exec(std::string_view sql) {
 
 Result<Stmt> Db::Prepare(std::string_view sql) {
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &st, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &st, nullptr) !=
+      SQLITE_OK) {
     return SqliteError(db_, "sqlite prepare");
   }
   return Stmt(db_, st);
@@ -128,9 +130,9 @@ std::vector<std::pair<int, std::string>> Migrations() {
     size_t num_start = pos + marker.size();
     int n = std::atoi(std::string(all.substr(num_start, 8)).c_str());
     size_t next = all.find(marker, num_start);
-    out.emplace_back(n, std::string(all.substr(num_start, next == std::string_view::npos
-                                                              ? std::string_view::npos
-                                                              : next - num_start)));
+    out.emplace_back(
+        n, std::string(all.substr(num_start, next == std::string_view::npos ? std::string_view::npos
+                                                                            : next - num_start)));
     pos = next;
   }
   return out;

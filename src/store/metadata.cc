@@ -101,7 +101,8 @@ Result<std::optional<ImageRecord>> Metadata::GetImage(const std::string& id) {
   STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<ImageRecord>();
   ImageRecord img = ReadImage(s);
-  STRATA_ASSIGN_OR_RETURN(img.tags, Strings(db_, "SELECT ref FROM tags WHERE image_id=? ORDER BY ref", id));
+  STRATA_ASSIGN_OR_RETURN(img.tags,
+                          Strings(db_, "SELECT ref FROM tags WHERE image_id=? ORDER BY ref", id));
   STRATA_ASSIGN_OR_RETURN(
       img.repo_digests,
       Strings(db_, "SELECT ref FROM repo_digests WHERE image_id=? ORDER BY ref", id));
@@ -121,9 +122,9 @@ Result<std::vector<ImageRecord>> Metadata::ListImages() {
   std::map<std::string, ImageRecord> by_id;
   std::vector<std::string> order;
   {
-    STRATA_ASSIGN_OR_RETURN(
-        Stmt s, db_.Prepare(std::string("SELECT ") + kImageCols +
-                            " FROM images ORDER BY created DESC, loaded_at DESC, id"));
+    STRATA_ASSIGN_OR_RETURN(Stmt s,
+                            db_.Prepare(std::string("SELECT ") + kImageCols +
+                                        " FROM images ORDER BY created DESC, loaded_at DESC, id"));
     for (;;) {
       STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
@@ -160,9 +161,9 @@ Result<std::vector<std::string>> Metadata::Children(const std::string& id) {
 }
 
 Status Metadata::DeleteImage(const std::string& id) {
-  for (const char* sql : {"DELETE FROM tags WHERE image_id=?",
-                          "DELETE FROM repo_digests WHERE image_id=?",
-                          "DELETE FROM images WHERE id=?"}) {
+  for (const char* sql :
+       {"DELETE FROM tags WHERE image_id=?", "DELETE FROM repo_digests WHERE image_id=?",
+        "DELETE FROM images WHERE id=?"}) {
     STRATA_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(sql));
     s.Bind(1, id);
     STRATA_TRY(s.Run());
@@ -179,10 +180,10 @@ Result<std::optional<std::string>> Metadata::LookupTag(const std::string& ref) {
 Result<std::optional<std::string>> Metadata::SetTag(const std::string& ref,
                                                     const std::string& image_id) {
   STRATA_ASSIGN_OR_RETURN(auto prev, LookupTag(ref));
-  STRATA_ASSIGN_OR_RETURN(
-      Stmt s, db_.Prepare("INSERT INTO tags (ref, image_id, created_at) VALUES (?,?,?) "
-                          "ON CONFLICT(ref) DO UPDATE SET image_id=excluded.image_id, "
-                          "created_at=excluded.created_at"));
+  STRATA_ASSIGN_OR_RETURN(Stmt s,
+                          db_.Prepare("INSERT INTO tags (ref, image_id, created_at) VALUES (?,?,?) "
+                                      "ON CONFLICT(ref) DO UPDATE SET image_id=excluded.image_id, "
+                                      "created_at=excluded.created_at"));
   s.Bind(1, ref).Bind(2, image_id).Bind(3, NowSeconds());
   STRATA_TRY(s.Run());
   STRATA_ASSIGN_OR_RETURN(Stmt u, db_.Prepare("UPDATE images SET last_tag_time=? WHERE id=?"));
@@ -205,15 +206,16 @@ Result<std::vector<std::string>> Metadata::TagsOf(const std::string& image_id) {
 }
 
 Result<std::optional<std::string>> Metadata::LookupDigestRef(const std::string& ref) {
-  STRATA_ASSIGN_OR_RETURN(auto v, Strings(db_, "SELECT image_id FROM repo_digests WHERE ref=?", ref));
+  STRATA_ASSIGN_OR_RETURN(auto v,
+                          Strings(db_, "SELECT image_id FROM repo_digests WHERE ref=?", ref));
   if (v.empty()) return std::optional<std::string>();
   return std::optional<std::string>(v[0]);
 }
 
 Status Metadata::AddRepoDigest(const std::string& ref, const std::string& image_id) {
-  STRATA_ASSIGN_OR_RETURN(
-      Stmt s, db_.Prepare("INSERT INTO repo_digests (ref, image_id) VALUES (?,?) "
-                          "ON CONFLICT(ref) DO UPDATE SET image_id=excluded.image_id"));
+  STRATA_ASSIGN_OR_RETURN(Stmt s,
+                          db_.Prepare("INSERT INTO repo_digests (ref, image_id) VALUES (?,?) "
+                                      "ON CONFLICT(ref) DO UPDATE SET image_id=excluded.image_id"));
   s.Bind(1, ref).Bind(2, image_id);
   return s.Run();
 }
@@ -227,12 +229,13 @@ Status Metadata::RemoveRepoDigest(const std::string& ref) {
 Result<std::vector<LayerRecord>> Metadata::UnreferencedLayers() {
   // Reachable = every chain on the way down from an image's top chain.
   STRATA_ASSIGN_OR_RETURN(
-      Stmt s, db_.Prepare(std::string("WITH RECURSIVE reach(c) AS ("
-                                      "  SELECT top_chain_id FROM images WHERE top_chain_id IS NOT NULL"
-                                      "  UNION SELECT l.parent_chain_id FROM layers l JOIN reach r"
-                                      "  ON l.chain_id = r.c WHERE l.parent_chain_id IS NOT NULL) "
-                                      "SELECT ") +
-                          kLayerCols + " FROM layers WHERE chain_id NOT IN (SELECT c FROM reach)"));
+      Stmt s,
+      db_.Prepare(std::string("WITH RECURSIVE reach(c) AS ("
+                              "  SELECT top_chain_id FROM images WHERE top_chain_id IS NOT NULL"
+                              "  UNION SELECT l.parent_chain_id FROM layers l JOIN reach r"
+                              "  ON l.chain_id = r.c WHERE l.parent_chain_id IS NOT NULL) "
+                              "SELECT ") +
+                  kLayerCols + " FROM layers WHERE chain_id NOT IN (SELECT c FROM reach)"));
   std::vector<LayerRecord> out;
   for (;;) {
     STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -260,7 +263,8 @@ Result<std::vector<LayerRecord>> Metadata::UnreferencedLayers() {
 }
 
 Result<std::vector<LayerRecord>> Metadata::AllLayers() {
-  STRATA_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(std::string("SELECT ") + kLayerCols + " FROM layers"));
+  STRATA_ASSIGN_OR_RETURN(Stmt s,
+                          db_.Prepare(std::string("SELECT ") + kLayerCols + " FROM layers"));
   std::vector<LayerRecord> out;
   for (;;) {
     STRATA_ASSIGN_OR_RETURN(bool row, s.Step());

@@ -26,11 +26,11 @@ struct LayerRecord {
 struct ImageRecord {
   std::string id;  // sha256:…
   std::optional<std::string> top_chain_id;
-  int64_t created = 0;    // unix ns
+  int64_t created = 0;  // unix ns
   int64_t size = 0;
   std::optional<std::string> parent_id;
-  int64_t loaded_at = 0;  // unix ns
-  int64_t last_tag_time = 0;  // unix ns, 0 = never tagged
+  int64_t loaded_at = 0;                  // unix ns
+  int64_t last_tag_time = 0;              // unix ns, 0 = never tagged
   std::vector<std::string> tags;          // normalized refs, sorted
   std::vector<std::string> repo_digests;  // name@sha256:…, sorted
 };

@@ -35,8 +35,8 @@ Status FsyncDir(const std::string& dir) {
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode) {
   std::filesystem::path p(path);
-  std::string tmp = p.parent_path().string() + "/." + p.filename().string() + ".tmp" +
-                    std::to_string(::getpid());
+  std::string tmp =
+      p.parent_path().string() + "/." + p.filename().string() + ".tmp" + std::to_string(::getpid());
   {
     STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     FdWriter w(fd.get());

@@ -43,7 +43,9 @@ inline Error InvalidArgument(std::string m) { return {ErrorCode::kInvalidArgumen
 inline Error NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
 inline Error AlreadyExists(std::string m) { return {ErrorCode::kAlreadyExists, std::move(m)}; }
 inline Error Conflict(std::string m) { return {ErrorCode::kConflict, std::move(m)}; }
-inline Error FailedPrecondition(std::string m) { return {ErrorCode::kFailedPrecondition, std::move(m)}; }
+inline Error FailedPrecondition(std::string m) {
+  return {ErrorCode::kFailedPrecondition, std::move(m)};
+}
 inline Error DataLoss(std::string m) { return {ErrorCode::kDataLoss, std::move(m)}; }
 inline Error Unimplemented(std::string m) { return {ErrorCode::kUnimplemented, std::move(m)}; }
 inline Error Cancelled(std::string m) { return {ErrorCode::kCancelled, std::move(m)}; }
@@ -59,26 +61,41 @@ Error ErrnoError(std::string_view what);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
   template <typename U>
-    requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
-             !std::is_same_v<std::decay_t<U>, Error> &&
-             !std::is_same_v<std::decay_t<U>, Result<T>>)
-  Result(U&& u) : v_(std::in_place_index<0>, T(std::forward<U>(u))) {}  // NOLINT
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
+           !std::is_same_v<std::decay_t<U>, Error> && !std::is_same_v<std::decay_t<U>, Result<T>>)
+      Result(U&& u)
+      : v_(std::in_place_index<0>, T(std::forward<U>(u))) {}  // NOLINT
 
   bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
-  T& value() & { assert(has_value()); return std::get<0>(v_); }
-  const T& value() const& { assert(has_value()); return std::get<0>(v_); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(has_value());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
-  const Error& error() const& { assert(!has_value()); return std::get<1>(v_); }
-  Error&& error() && { assert(!has_value()); return std::get<1>(std::move(v_)); }
+  const Error& error() const& {
+    assert(!has_value());
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    assert(!has_value());
+    return std::get<1>(std::move(v_));
+  }
   T value_or(T other) const& { return has_value() ? value() : std::move(other); }
 
  private:
@@ -93,8 +110,14 @@ class [[nodiscard]] Result<void> {
   bool has_value() const { return ok_; }
   explicit operator bool() const { return ok_; }
   void value() const { assert(ok_); }
-  const Error& error() const& { assert(!ok_); return err_; }
-  Error&& error() && { assert(!ok_); return std::move(err_); }
+  const Error& error() const& {
+    assert(!ok_);
+    return err_;
+  }
+  Error&& error() && {
+    assert(!ok_);
+    return std::move(err_);
+  }
 
  private:
   Error err_;
@@ -110,9 +133,9 @@ inline Status Ok() { return {}; }
 #define STRATA_CONCAT_(a, b) STRATA_CONCAT_INNER_(a, b)
 
 // STRATA_TRY(expr): return the error of a Status/Result expression.
-#define STRATA_TRY(expr)                                   \
-  do {                                                     \
-    auto&& strata_try_r_ = (expr);                         \
+#define STRATA_TRY(expr)                                         \
+  do {                                                           \
+    auto&& strata_try_r_ = (expr);                               \
     if (!strata_try_r_) return std::move(strata_try_r_).error(); \
   } while (0)
 

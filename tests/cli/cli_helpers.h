@@ -45,7 +45,8 @@ class StrataEnv {
   }
   RunResult Shell(const std::string& cmd, const std::string& stdin_file = "") const {
     std::string out = dir_.path() + "/.out", err = dir_.path() + "/.err";
-    std::string full = "( " + cmd + " ) >" + out + " 2>" + err + (stdin_file.empty() ? " </dev/null" : " <" + stdin_file);
+    std::string full = "( " + cmd + " ) >" + out + " 2>" + err +
+                       (stdin_file.empty() ? " </dev/null" : " <" + stdin_file);
     int st = std::system(full.c_str());
     RunResult r;
     r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);

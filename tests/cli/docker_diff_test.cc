@@ -2,9 +2,9 @@
 // scripts/test-all.sh; STRATA_TEST_DOCKER_HOST points at it). The same
 // rootfs goes into both; IDs, configs and archives must agree.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "cli_helpers.h"
 
@@ -31,7 +31,8 @@ class DockerDiffTest : public ::testing::Test {
 };
 
 TEST_F(DockerDiffTest, ImportAgreesWithDockerModuloTimestamps) {
-  std::string changes = "-c 'CMD [\"/bin/sh\"]' -c 'ENV A=b' -c 'EXPOSE 80' -c 'LABEL x=y' -c 'WORKDIR /w'";
+  std::string changes =
+      "-c 'CMD [\"/bin/sh\"]' -c 'ENV A=b' -c 'EXPOSE 80' -c 'LABEL x=y' -c 'WORKDIR /w'";
   auto d = Docker("import " + changes + " " + tar_ + " " + tag_ + ":a");
   ASSERT_EQ(d.rc, 0) << d.err;
   auto s = env_.Run("import " + changes + " " + tar_ + " " + tag_ + ":a");
@@ -43,8 +44,12 @@ TEST_F(DockerDiffTest, ImportAgreesWithDockerModuloTimestamps) {
   auto& b = si[0];
   // Same keys in the same order, apart from values that name the machine.
   std::vector<std::string> ka, kb;
-  for (auto& [k, v] : nlohmann::ordered_json::parse(Docker("image inspect " + tag_ + ":a").out)[0].items()) ka.push_back(k);
-  for (auto& [k, v] : nlohmann::ordered_json::parse(env_.Run("image inspect " + tag_ + ":a").out)[0].items()) kb.push_back(k);
+  for (auto& [k, v] :
+       nlohmann::ordered_json::parse(Docker("image inspect " + tag_ + ":a").out)[0].items())
+    ka.push_back(k);
+  for (auto& [k, v] :
+       nlohmann::ordered_json::parse(env_.Run("image inspect " + tag_ + ":a").out)[0].items())
+    kb.push_back(k);
   EXPECT_EQ(ka, kb);
   for (auto* k : {"RepoTags", "RepoDigests", "Parent", "Comment", "Container", "ContainerConfig",
                   "Author", "Config", "Architecture", "Os", "Size", "VirtualSize", "RootFS"}) {
@@ -56,7 +61,8 @@ TEST_F(DockerDiffTest, ImportAgreesWithDockerModuloTimestamps) {
   EXPECT_EQ(dh.out, sh.out);
   // The images row, apart from ID and age.
   auto dr = Docker("images --format '{{.Repository}} {{.Tag}} {{.Size}} {{.VirtualSize}}' " + tag_);
-  auto sr = env_.Run("images --format '{{.Repository}} {{.Tag}} {{.Size}} {{.VirtualSize}}' " + tag_);
+  auto sr =
+      env_.Run("images --format '{{.Repository}} {{.Tag}} {{.Size}} {{.VirtualSize}}' " + tag_);
   EXPECT_EQ(dr.out, sr.out);
 }
 

@@ -26,11 +26,16 @@ TEST_F(CliTest, ImportGivesDockersDiffIdAndConfig) {
   std::string id = Import("-c 'CMD [\"/bin/sh\"]' -c 'ENV A=b' -c 'EXPOSE 80' -c 'LABEL x=y'");
   ASSERT_EQ(id.size(), 71u);
   auto sum = env_.Shell("sha256sum " + tar_ + " | cut -c1-64");
-  auto r = env_.Run("image inspect --format '{{index .RootFS.Layers 0}}|{{json .Config.Cmd}}|{{.Config.Env}}|{{json .Config.ExposedPorts}}|{{.Config.Labels.x}}|{{.Comment}}|{{.Id}}' busybox");
+  auto r = env_.Run(
+      "image inspect --format '{{index .RootFS.Layers 0}}|{{json "
+      ".Config.Cmd}}|{{.Config.Env}}|{{json "
+      ".Config.ExposedPorts}}|{{.Config.Labels.x}}|{{.Comment}}|{{.Id}}' busybox");
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(Trim(r.out), "sha256:" + Trim(sum.out) + "|[\"/bin/sh\"]|[A=b]|{\"80/tcp\":{}}|y|Imported from -|" + id);
+  EXPECT_EQ(Trim(r.out), "sha256:" + Trim(sum.out) +
+                             "|[\"/bin/sh\"]|[A=b]|{\"80/tcp\":{}}|y|Imported from -|" + id);
   // Image ID is the sha256 of the config blob.
-  auto cfg = env_.Shell("sha256sum " + env_.root() + "/content/blobs/sha256/" + id.substr(7) + " | cut -c1-64");
+  auto cfg = env_.Shell("sha256sum " + env_.root() + "/content/blobs/sha256/" + id.substr(7) +
+                        " | cut -c1-64");
   EXPECT_EQ("sha256:" + Trim(cfg.out), id);
 }
 
@@ -134,8 +139,10 @@ TEST_F(CliTest, BadArchivesAreRefusedAndLeaveTheStoreUnchanged) {
 TEST_F(CliTest, PathEscapingLayerIsRefused) {
   // A layer whose entry climbs out of the root.
   std::string evil = env_.dir() + "/evil.tar";
-  auto mk = env_.Shell("cd " + env_.dir() + " && mkdir -p e/sub && echo pwned > e/pwned && "
-                       "tar --format=gnu -cf " + evil + " -C e --transform 's,^pwned,../../pwned,' pwned");
+  auto mk = env_.Shell("cd " + env_.dir() +
+                       " && mkdir -p e/sub && echo pwned > e/pwned && "
+                       "tar --format=gnu -cf " +
+                       evil + " -C e --transform 's,^pwned,../../pwned,' pwned");
   ASSERT_EQ(mk.rc, 0) << mk.err;
   auto r = env_.Run("import " + evil + " evil:latest");
   EXPECT_EQ(r.rc, 1);

@@ -17,12 +17,14 @@ void RegisterArchiveCommands(CLI::App& app, Context& ctx) {
       std::vector<std::string> images;
     };
     auto o = std::make_shared<Opts>();
-    auto* c = app.add_subcommand("save", "Save one or more images to a tar archive (streamed to STDOUT by default)");
+    auto* c = app.add_subcommand(
+        "save", "Save one or more images to a tar archive (streamed to STDOUT by default)");
     c->add_option("-o,--output", o->output, "Write to a file, instead of STDOUT");
     c->add_option("images", o->images, "IMAGE [IMAGE...]")->required();
     c->callback([o, &ctx] {
       if (o->output.empty() && ::isatty(1)) {
-        return ctx.FailPlain("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+        return ctx.FailPlain(
+            "cowardly refusing to save to a terminal. Use the -o flag or redirect");
       }
       auto s = ctx.Store();
       if (!s) return ctx.Fail(s.error());
@@ -83,8 +85,11 @@ void RegisterArchiveCommands(CLI::App& app, Context& ctx) {
       std::vector<std::string> args;
     };
     auto o = std::make_shared<Opts>();
-    auto* c = app.add_subcommand("import", "Import the contents from a tarball to create a filesystem image");
-    c->add_option("-c,--change", o->changes, "Apply Dockerfile instruction to the created image")->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    auto* c = app.add_subcommand("import",
+                                 "Import the contents from a tarball to create a filesystem image");
+    c->add_option("-c,--change", o->changes, "Apply Dockerfile instruction to the created image")
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     c->add_option("-m,--message", o->message, "Set commit message for imported image");
     c->add_option("--platform", o->platform, "Set platform if server is multi-platform capable");
     c->add_option("args", o->args, "file|URL|- [REPOSITORY[:TAG]]")->expected(1, 2)->required();

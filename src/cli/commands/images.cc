@@ -1,4 +1,6 @@
 // images, tag, rmi, image prune, history, inspect: docker's image commands.
+#include "engine/images.h"
+
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include "cli/context.h"
 #include "engine/docker_json.h"
 #include "engine/gc.h"
-#include "engine/images.h"
 #include "engine/timefmt.h"
 #include "format/table.h"
 #include "format/template.h"
@@ -79,7 +80,9 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
   if (alias) c->alias("list");
   c->add_flag("-a,--all", o->all, "Show all images (default hides intermediate images)");
   c->add_flag("--digests", o->digests, "Show digests");
-  c->add_option("-f,--filter", o->filters, "Filter output based on conditions provided")->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  c->add_option("-f,--filter", o->filters, "Filter output based on conditions provided")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   c->add_option("--format", o->format,
                 "Format output using a custom template:\n'table':            Print output in table "
                 "format with column headers (default)\n'table TEMPLATE':   Print output in table "
@@ -92,8 +95,8 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
     auto sr = ctx.Store();
     if (!sr) return ctx.Fail(sr.error());
     engine::Store& s = **sr;
-    auto filters = ParseFilters(o->filters, {"dangling", "label", "reference", "before", "since",
-                                             "until"});
+    auto filters =
+        ParseFilters(o->filters, {"dangling", "label", "reference", "before", "since", "until"});
     if (!filters) return ctx.Fail(filters.error());
     if (!o->repo.empty()) filters->emplace("reference", o->repo[0]);
     auto list = s.metadata().ListImages();
@@ -136,8 +139,10 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
         for (auto it = labels_range.first; it != labels_range.second; ++it) {
           auto eq = it->second.find('=');
           std::string k = it->second.substr(0, eq);
-          if (!labels.contains(k)) keep = false;
-          else if (eq != std::string::npos && labels[k] != it->second.substr(eq + 1)) keep = false;
+          if (!labels.contains(k))
+            keep = false;
+          else if (eq != std::string::npos && labels[k] != it->second.substr(eq + 1))
+            keep = false;
         }
       }
       if (!keep) continue;
@@ -146,12 +151,15 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
       std::vector<std::pair<std::string, std::string>> names;  // repo, tag
       std::map<std::string, std::string> digest_of_repo;
       for (auto& d : img.repo_digests) {
-        if (auto r = image::ParseNormalizedNamed(d)) digest_of_repo[r->FamiliarName()] = r->Digest().str();
+        if (auto r = image::ParseNormalizedNamed(d))
+          digest_of_repo[r->FamiliarName()] = r->Digest().str();
       }
       for (auto& t : img.tags)
-        if (auto r = image::ParseNormalizedNamed(t)) names.emplace_back(r->FamiliarName(), r->Tag());
+        if (auto r = image::ParseNormalizedNamed(t))
+          names.emplace_back(r->FamiliarName(), r->Tag());
       for (auto& [repo, dg] : digest_of_repo) {
-        bool tagged = std::any_of(names.begin(), names.end(), [&](auto& n) { return n.first == repo; });
+        bool tagged =
+            std::any_of(names.begin(), names.end(), [&](auto& n) { return n.first == repo; });
         if (!tagged) names.emplace_back(repo, "<none>");
       }
       auto ref_ranges = filters->equal_range("reference");
@@ -193,14 +201,21 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
       for (auto& r : rows) out += r["ID"].get<std::string>() + "\n";
       return Out(out);
     }
-    Json header = {{"Repository", "REPOSITORY"}, {"Tag", "TAG"},       {"ID", "IMAGE ID"},
-                   {"CreatedSince", "CREATED"},  {"Size", "SIZE"},     {"Digest", "DIGEST"},
-                   {"CreatedAt", "CREATED AT"},  {"Containers", "CONTAINERS"},
-                   {"SharedSize", "SHARED SIZE"}, {"UniqueSize", "UNIQUE SIZE"},
+    Json header = {{"Repository", "REPOSITORY"},
+                   {"Tag", "TAG"},
+                   {"ID", "IMAGE ID"},
+                   {"CreatedSince", "CREATED"},
+                   {"Size", "SIZE"},
+                   {"Digest", "DIGEST"},
+                   {"CreatedAt", "CREATED AT"},
+                   {"Containers", "CONTAINERS"},
+                   {"SharedSize", "SHARED SIZE"},
+                   {"UniqueSize", "UNIQUE SIZE"},
                    {"VirtualSize", "VIRTUAL SIZE"}};
-    std::string def = o->digests
-                          ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                          : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+    std::string def =
+        o->digests
+            ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+            : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
     if (auto st = PrintRows(o->format, header, rows, def); !st) ctx.FailPlain(st.error().message);
   });
 }
@@ -247,7 +262,8 @@ void RegisterRmi(CLI::App& parent, Context& ctx, const std::string& name) {
       }
       std::string out;
       for (auto& r : *recs)
-        out += r.untagged.empty() ? "Deleted: " + r.deleted + "\n" : "Untagged: " + r.untagged + "\n";
+        out +=
+            r.untagged.empty() ? "Deleted: " + r.deleted + "\n" : "Untagged: " + r.untagged + "\n";
       Out(out);
     }
   });
@@ -261,7 +277,9 @@ void RegisterHistory(CLI::App& parent, Context& ctx) {
   auto o = std::make_shared<Opts>();
   auto* c = parent.add_subcommand("history", "Show the history of an image");
   c->add_option("-H,--human", o->human, "Print sizes and dates in human readable format")
-      ->default_str("true")->expected(0, 1)->default_val(true);
+      ->default_str("true")
+      ->expected(0, 1)
+      ->default_val(true);
   c->add_flag("--no-trunc", o->no_trunc, "Don't truncate output");
   c->add_flag("-q,--quiet", o->quiet, "Only show image IDs");
   c->add_option("--format", o->format, "Format output using a custom template");
@@ -294,10 +312,15 @@ void RegisterHistory(CLI::App& parent, Context& ctx) {
       for (auto& r : rows) out += r["ID"].get<std::string>() + "\n";
       return Out(out);
     }
-    Json header = {{"ID", "IMAGE"}, {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"},
-                   {"CreatedBy", "CREATED BY"}, {"Size", "SIZE"}, {"Comment", "COMMENT"}};
-    if (auto st = PrintRows(o->format, header, rows,
-                            "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}");
+    Json header = {{"ID", "IMAGE"},
+                   {"CreatedSince", "CREATED"},
+                   {"CreatedAt", "CREATED AT"},
+                   {"CreatedBy", "CREATED BY"},
+                   {"Size", "SIZE"},
+                   {"Comment", "COMMENT"}};
+    if (auto st =
+            PrintRows(o->format, header, rows,
+                      "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}");
         !st) {
       ctx.FailPlain(st.error().message);
     }
@@ -310,8 +333,9 @@ void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name) {
     std::vector<std::string> names;
   };
   auto o = std::make_shared<Opts>();
-  auto* c = parent.add_subcommand(name, name == "inspect" ? "Return low-level information on Docker objects"
-                                                          : "Display detailed information on one or more images");
+  auto* c = parent.add_subcommand(name, name == "inspect"
+                                            ? "Return low-level information on Docker objects"
+                                            : "Display detailed information on one or more images");
   c->add_option("-f,--format", o->format, "Format output using a custom template");
   if (name == "inspect") c->add_option("--type", o->type, "Return JSON for specified type");
   c->add_option("names", o->names, "IMAGE [IMAGE...]")->required();
@@ -364,7 +388,9 @@ void RegisterPrune(CLI::App& parent, Context& ctx) {
   auto o = std::make_shared<Opts>();
   auto* c = parent.add_subcommand("prune", "Remove unused images");
   c->add_flag("-a,--all", o->all, "Remove all unused images, not just dangling ones");
-  c->add_option("--filter", o->filters, "Provide filter values (e.g. \"until=<timestamp>\")")->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  c->add_option("--filter", o->filters, "Provide filter values (e.g. \"until=<timestamp>\")")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   c->add_flag("-f,--force", o->force, "Do not prompt for confirmation");
   c->callback([o, &ctx] {
     if (!o->force) {
@@ -414,7 +440,8 @@ void RegisterPrune(CLI::App& parent, Context& ctx) {
       auto recs = engine::RemoveImage(**s, img.id, /*force=*/true, /*prune=*/true);
       if (!recs) continue;
       for (auto& r : *recs)
-        deleted_lines += r.untagged.empty() ? "deleted: " + r.deleted + "\n" : "untagged: " + r.untagged + "\n";
+        deleted_lines +=
+            r.untagged.empty() ? "deleted: " + r.deleted + "\n" : "untagged: " + r.untagged + "\n";
     }
     auto gc = engine::CollectGarbage(**s);
     uint64_t used_after = 0;
@@ -422,7 +449,8 @@ void RegisterPrune(CLI::App& parent, Context& ctx) {
     (void)gc;
     if (!deleted_lines.empty()) out += "Deleted Images:\n" + deleted_lines + "\n";
     out += "Total reclaimed space: " +
-           HumanSize(static_cast<double>(used_before > used_after ? used_before - used_after : 0)) + "\n";
+           HumanSize(static_cast<double>(used_before > used_after ? used_before - used_after : 0)) +
+           "\n";
     Out(out);
   });
 }

@@ -17,9 +17,10 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
     c->callback([fmt, &ctx] {
       struct utsname u;
       ::uname(&u);
-      nlohmann::json v = {{"Client", {{"Version", "0.1.0"}, {"ApiVersion", "1.41"},
-                                      {"Os", "linux"}, {"Arch", "amd64"}}},
-                          {"Server", {{"Version", "0.1.0"}, {"KernelVersion", u.release}}}};
+      nlohmann::json v = {
+          {"Client",
+           {{"Version", "0.1.0"}, {"ApiVersion", "1.41"}, {"Os", "linux"}, {"Arch", "amd64"}}},
+          {"Server", {{"Version", "0.1.0"}, {"KernelVersion", u.release}}}};
       if (!fmt->empty()) {
         auto t = format::Template::Parse(*fmt);
         if (!t) return ctx.FailPlain("template parsing error: " + t.error().message);
@@ -27,7 +28,8 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
         if (!r) return ctx.FailPlain(r.error().message);
         return Out(*r + "\n");
       }
-      Out("Client:\n Version:           0.1.0\n API version:       1.41\n OS/Arch:           linux/amd64\n\n"
+      Out("Client:\n Version:           0.1.0\n API version:       1.41\n OS/Arch:           "
+          "linux/amd64\n\n"
           "Server: strata (daemonless)\n Engine:\n  Version:          0.1.0\n  Kernel Version:   " +
           std::string(u.release) + "\n");
     });
