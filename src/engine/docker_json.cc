@@ -1,5 +1,7 @@
 #include "engine/docker_json.h"
 
+#include "image/go_json.h"
+
 namespace strata::engine {
 
 using ojson = nlohmann::ordered_json;
@@ -55,52 +57,6 @@ ojson GraphDriverForInspect(Store& s, const store::ImageRecord& img) {
 
 namespace {
 
-void Escape(const std::string& s, std::string& out) {
-  static const char* kHex = "0123456789abcdef";
-  out += '"';
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '<':
-      case '>':
-      case '&':
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else if (c == 0xe2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-                   (static_cast<unsigned char>(s[i + 2]) == 0xa8 ||
-                    static_cast<unsigned char>(s[i + 2]) == 0xa9)) {
-          out += static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
-          i += 2;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 void Dump(const ojson& j, int indent, int depth, std::string& out) {
   auto nl = [&](int d) {
     if (indent <= 0) return;
@@ -119,7 +75,7 @@ void Dump(const ojson& j, int indent, int depth, std::string& out) {
         if (!first) out += ',';
         first = false;
         nl(depth + 1);
-        Escape(it.key(), out);
+        out += image::GoMarshal(ojson(it.key()));
         out += indent > 0 ? ": " : ":";
         Dump(it.value(), indent, depth + 1, out);
       }
@@ -144,17 +100,15 @@ void Dump(const ojson& j, int indent, int depth, std::string& out) {
       out += ']';
       return;
     }
-    case ojson::value_t::string:
-      Escape(j.get<std::string>(), out);
-      return;
     default:
-      out += j.dump();
+      out += image::GoMarshal(j);  // scalars: Go's escaping and number format
   }
 }
 
 }  // namespace
 
 std::string GoJson(const ojson& j, int indent) {
+  if (indent <= 0) return image::GoMarshal(j);
   std::string out;
   Dump(j, indent, 0, out);
   return out;
