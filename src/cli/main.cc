@@ -45,8 +45,19 @@ int Main(int argc, char** argv) {
   RegisterImageCommands(app, ctx);
   RegisterArchiveCommands(app, ctx);
   RegisterSystemCommands(app, ctx);
+  // pflag accepts "-H=false" and "-f={{.ID}}"; CLI11 wants the value apart.
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) {
+    std::string a = argv[i];
+    if (a.size() > 3 && a[0] == '-' && a[1] != '-' && a[2] == '=') {
+      args.push_back(a.substr(3));
+      args.push_back(a.substr(0, 2));
+    } else {
+      args.push_back(a);
+    }
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {

@@ -28,7 +28,8 @@ std::string AlignTable(std::string_view text) {
 
 Result<std::string> RenderRows(std::string_view format, const Json& header,
                                const std::vector<Json>& rows, std::string_view default_table,
-                               const Limits& limits) {
+                               const ExecuteOptions& options) {
+  const Limits& limits = options.limits;
   if ((format.empty() || format == "table") && !default_table.empty()) format = default_table;
   bool table = format.starts_with("table");
   std::string final_format;
@@ -49,8 +50,7 @@ Result<std::string> RenderRows(std::string_view format, const Json& header,
   final_format = ExpandEscapes(final_format);
 
   auto tmpl = Template::Parse(final_format, limits);
-  ExecuteOptions row_options;
-  row_options.limits = limits;
+  ExecuteOptions row_options = options;
   if (!tmpl) return InvalidArgument("template parsing error: " + tmpl.error().message);
   std::string body;
   for (const Json& row : rows) {

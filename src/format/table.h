@@ -25,7 +25,7 @@ std::string ExpandEscapes(std::string_view format);
 // Errors are "template parsing error: <go error>" as docker prints them.
 Result<std::string> RenderRows(std::string_view format, const Json& header,
                                const std::vector<Json>& rows, std::string_view default_table = "",
-                               const Limits& limits = {});
+                               const ExecuteOptions& options = {});
 
 // docker's tabwriter settings, applied to already rendered text.
 std::string AlignTable(std::string_view text);

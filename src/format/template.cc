@@ -1488,6 +1488,7 @@ class State {
         funcs_(opts.header_functions ? HeaderBuiltins() : Builtins()) {}
 
   void Run(const Node& root, const Value& data) {
+    root_ = data.valid() ? &data.j() : nullptr;
     vars_.emplace_back("$", data);
     Walk(data, root);
   }
@@ -1761,7 +1762,14 @@ class State {
     if (j.is_object()) {
       if ((args && args->size() > 1) || final) Errorf(name + " is not a method but has arguments");
       auto it = j.find(name);
-      if (it == j.end()) return Value();
+      if (it == j.end()) {
+        if (!opts_.root_type.empty() && &j == root_) {
+          Errorf("can't evaluate field " + name + " in type " + opts_.root_type);
+        }
+        if (opts_.missing_key_error && !(opts_.is_map && opts_.is_map(j)))
+          Errorf("map has no entry for key " + GoQuote(name));
+        return Value();
+      }
       return receiver.Child(&*it);
     }
     Errorf("can't evaluate field " + name + " in type " + GoTypeName(j));
@@ -1893,6 +1901,7 @@ class State {
   std::string_view text_;
   Output* out_;
   const ExecuteOptions& opts_;
+  const Json* root_ = nullptr;  // the data passed to Execute (for root_type errors)
   const std::map<std::string, Func, std::less<>>& funcs_;
   const Node* node_ = nullptr;
   std::vector<std::pair<std::string, Value>> vars_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,6 +30,16 @@ struct ExecuteOptions {
   // first argument unchanged, so a table header shows the column titles intact.
   bool header_functions = false;
   Limits limits;
+  // How a field missing from an object evaluates. Go gives <no value> for a
+  // map; docker's typed contexts fail instead: with root_type set, a field
+  // missing at the top level is "can't evaluate field X in type <root_type>";
+  // with missing_key_error, a missing key anywhere else is
+  // "map has no entry for key \"X\"" (text/template's missingkey=error).
+  std::string root_type;
+  bool missing_key_error = false;
+  // Objects that stand for Go maps inside a typed value (e.g. Config.Labels):
+  // a missing key there is <no value> even with missing_key_error.
+  std::function<bool(const Json&)> is_map;
 };
 
 // A parsed template: parse once, execute many times. Copies share the immutable tree.

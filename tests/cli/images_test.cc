@@ -168,5 +168,51 @@ TEST_F(CliTest, PruneReturnsTheStoreToEmpty) {
   EXPECT_EQ(Trim(env_.Run("system check").out), "store is consistent");
 }
 
+TEST_F(CliTest, FormatsFollowDockersTypedContexts) {
+  Import("-c 'LABEL x=y'");
+  ASSERT_EQ(env_.Run("tag busybox example/app:v1").rc, 0);
+  // inspect: nil slices print [], nil pointers <nil>, a missing map key
+  // <no value>, an unknown field is docker's missingkey=error failure.
+  auto r = env_.Run(
+      "inspect --format "
+      "'{{.Config.Env}}|{{.Config.Healthcheck}}|{{.Config.Labels.q}}|{{.Config.Labels.x}}|{{."
+      "Config.Volumes}}' busybox");
+  EXPECT_EQ(r.out, "[]|<nil>|<no value>|y|map[]\n");
+  r = env_.Run("inspect --format '{{.Config.Foo}}' busybox");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err,
+            "template parsing error: template: :1:9: executing \"\" at <.Config.Foo>: map has no "
+            "entry for key \"Foo\"\n");
+  r = env_.Run("images --format '{{.Nope}}'");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err,
+            "template parsing error: template: :1:2: executing \"\" at <.Nope>: can't evaluate "
+            "field Nope in type *formatter.imageContext\n");
+  // reference filters match like Go's path.Match: '*' stops at '/'.
+  EXPECT_EQ(env_.Run("images --filter 'reference=*:v1' -q").out, "");
+  EXPECT_EQ(env_.Run("images --filter 'reference=example/*' --format '{{.Repository}}'").out,
+            "example/app\n");
+  // -H=false as pflag spells it: CREATED AT column and raw byte sizes.
+  r = env_.Run("history -H=false busybox");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("IMAGE          CREATED AT             CREATED BY   SIZE", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("1984172"), std::string::npos);
+}
+
+TEST_F(CliTest, SystemDfCountsDistinctLayersAsDockerDoes) {
+  Import("");
+  ASSERT_EQ(env_.Run("import -c 'CMD [\"/bin/sh\"]' " + tar_ + " other:latest").rc, 0);
+  auto r = env_.Run("system df");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\n"
+            "Images          2         0         1.984MB   1.984MB (100%)\n"
+            "Containers      0         0         0B        0B\n"
+            "Local Volumes   0         0         0B        0B\n"
+            "Build Cache     0         0         0B        0B\n");
+  r = env_.Run("system df -v");
+  EXPECT_NE(r.out.find("1.98MB    1.984MB       0B            0"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace strata::testing

@@ -44,10 +44,15 @@ std::string GoTimeString(int64_t unix_ns) {
   return buf;
 }
 
+// type_name: the Go type docker's formatter context has, for its error on an
+// unknown field ("can't evaluate field X in type *formatter.imageContext").
 Status PrintRows(const std::string& fmt, const Json& header, const std::vector<Json>& rows,
-                 const std::string& default_table) {
-  auto out = format::RenderRows(fmt.empty() ? default_table : fmt, header, rows, default_table);
-  if (!out) return Error{out.error().code, "template parsing error: " + out.error().message};
+                 const std::string& default_table, const std::string& type_name) {
+  format::ExecuteOptions opts;
+  opts.root_type = type_name;
+  auto out =
+      format::RenderRows(fmt.empty() ? default_table : fmt, header, rows, default_table, opts);
+  if (!out) return out.error();
   Out(*out);
   return Ok();
 }
@@ -168,8 +173,10 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
         for (auto& n : names) {
           for (auto it = ref_ranges.first; it != ref_ranges.second; ++it) {
             std::string pat = it->second;
-            bool match = fnmatch(pat.c_str(), n.first.c_str(), 0) == 0 ||
-                         fnmatch(pat.c_str(), (n.first + ":" + n.second).c_str(), 0) == 0;
+            // reference.FamiliarMatch: path.Match on "name:tag", then on "name".
+            bool match =
+                fnmatch(pat.c_str(), (n.first + ":" + n.second).c_str(), FNM_PATHNAME) == 0 ||
+                fnmatch(pat.c_str(), n.first.c_str(), FNM_PATHNAME) == 0;
             if (match) {
               kept.push_back(n);
               break;
@@ -216,7 +223,9 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
         o->digests
             ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
             : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
-    if (auto st = PrintRows(o->format, header, rows, def); !st) ctx.FailPlain(st.error().message);
+    if (auto st = PrintRows(o->format, header, rows, def, "*formatter.imageContext"); !st) {
+      ctx.FailPlain(st.error().message);
+    }
   });
 }
 
@@ -318,13 +327,31 @@ void RegisterHistory(CLI::App& parent, Context& ctx) {
                    {"CreatedBy", "CREATED BY"},
                    {"Size", "SIZE"},
                    {"Comment", "COMMENT"}};
-    if (auto st =
-            PrintRows(o->format, header, rows,
-                      "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}");
+    if (auto st = PrintRows(
+            o->format, header, rows,
+            o->human ? "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+                     : "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+            "*formatter.historyContext");
         !st) {
       ctx.FailPlain(st.error().message);
     }
   });
+}
+
+// The value docker's CLI templates see for an image: its typed struct, where
+// nil slices print "[]" and nil maps "map[]" (Healthcheck stays a nil pointer).
+Json InspectTemplateView(const nlohmann::ordered_json& inspect) {
+  Json v = Json::parse(inspect.dump());
+  v.erase("Container");
+  if (v.contains("Config") && v["Config"].is_object()) {
+    Json& c = v["Config"];
+    for (const char* k : {"Env", "Cmd", "Entrypoint", "OnBuild", "Shell"})
+      if (!c.contains(k) || c[k].is_null()) c[k] = Json::array();
+    for (const char* k : {"Volumes", "Labels", "ExposedPorts"})
+      if (!c.contains(k) || c[k].is_null()) c[k] = Json::object();
+    if (!c.contains("Healthcheck")) c["Healthcheck"] = nullptr;
+  }
+  return v;
 }
 
 void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name) {
@@ -364,9 +391,20 @@ void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name) {
         continue;
       }
       if (tmpl) {
-        auto r = tmpl->Execute(Json::parse(j->dump()));
+        format::ExecuteOptions opts;
+        opts.missing_key_error = true;  // docker's raw-map fallback: missingkey=error
+        Json view = InspectTemplateView(*j);
+        std::vector<const Json*> maps;
+        if (view.contains("Config")) {
+          for (const char* k : {"Labels", "Volumes", "ExposedPorts"})
+            maps.push_back(&view["Config"][k]);
+        }
+        opts.is_map = [&maps](const Json& x) {
+          return std::find(maps.begin(), maps.end(), &x) != maps.end();
+        };
+        auto r = tmpl->Execute(view, opts);
         if (!r) {
-          std::fprintf(stderr, "template: %s\n", r.error().message.c_str());
+          std::fprintf(stderr, "template parsing error: %s\n", r.error().message.c_str());
           ctx.exit_code = 1;
           continue;
         }

@@ -1,13 +1,28 @@
 // version, info, system df / prune / check.
 #include <sys/utsname.h>
 
+#include <chrono>
+#include <map>
+
 #include "cli/context.h"
 #include "engine/gc.h"
+#include "format/table.h"
 #include "format/template.h"
+#include "image/reference.h"
 #include "util/fs.h"
 #include "util/human.h"
 
 namespace strata::cli {
+namespace {
+
+std::string CreatedSinceText(int64_t created_ns) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return HumanDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(
+             now - std::chrono::nanoseconds(created_ns))) +
+         " ago";
+}
+
+}  // namespace
 
 void RegisterSystemCommands(CLI::App& app, Context& ctx) {
   {
@@ -51,22 +66,60 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
     auto verbose = std::make_shared<bool>(false);
     auto* c = sys->add_subcommand("df", "Show docker disk usage");
     c->add_flag("-v,--verbose", *verbose, "Show detailed information on space usage");
-    c->callback([&ctx] {
+    c->callback([verbose, &ctx] {
       auto s = ctx.Store();
       if (!s) return ctx.Fail(s.error());
       auto imgs = (**s).metadata().ListImages();
       if (!imgs) return ctx.Fail(imgs.error());
-      uint64_t total = DiskUsage((**s).root());
-      int active = 0;
-      for (auto& i : *imgs) active += i.tags.empty() ? 0 : 1;
-      std::string out = "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\n";
-      char line[256];
-      std::snprintf(line, sizeof line, "%-15s %-9zu %-9d %-9s %s\n", "Images", imgs->size(), 0,
-                    HumanSize(static_cast<double>(total)).c_str(),
-                    HumanSize(static_cast<double>(total)).c_str());
-      out += line;
-      (void)active;
-      Out(out);
+      auto layers = (**s).metadata().AllLayers();
+      if (!layers) return ctx.Fail(layers.error());
+      // As dockerd: SIZE is the unpacked size of every distinct layer; with
+      // no containers yet, all of it is reclaimable.
+      int64_t size = 0;
+      for (auto& l : *layers) size += l.size;
+      auto reclaim = [](int64_t reclaimable, int64_t total) {
+        std::string r = HumanSize(static_cast<double>(reclaimable));
+        if (total > 0) r += " (" + std::to_string(100 * reclaimable / total) + "%)";
+        return r;
+      };
+      std::string t = "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE\n";
+      t += "Images\t" + std::to_string(imgs->size()) + "\t0\t" +
+           HumanSize(static_cast<double>(size)) + "\t" + reclaim(size, size) + "\n";
+      t += "Containers\t0\t0\t0B\t0B\nLocal Volumes\t0\t0\t0B\t0B\nBuild Cache\t0\t0\t0B\t0B\n";
+      if (!*verbose) return Out(format::AlignTable(t));
+      std::string v =
+          "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS\n";
+      std::map<std::string, int> users;  // chain ID -> images using it
+      std::map<std::string, std::vector<store::LayerRecord>> chains;
+      for (auto& img : *imgs) {
+        if (!img.top_chain_id) continue;
+        auto chain = (**s).metadata().LayerChain(*img.top_chain_id);
+        if (!chain) return ctx.Fail(chain.error());
+        for (auto& l : *chain) users[l.chain_id]++;
+        chains[img.id] = std::move(*chain);
+      }
+      for (auto& img : *imgs) {
+        int64_t shared = 0, unique = 0;
+        for (auto& l : chains[img.id]) (users[l.chain_id] > 1 ? shared : unique) += l.size;
+        std::string repo = "<none>", tag = "<none>";
+        if (!img.tags.empty()) {
+          auto r = image::ParseNormalizedNamed(img.tags[0]);
+          if (r) repo = r->FamiliarName(), tag = r->Tag();
+        }
+        v += repo + "\t" + tag + "\t" + img.id.substr(7, 12) + "\t" +
+             CreatedSinceText(img.created) + "\t" +
+             HumanSizeWithPrecision(static_cast<double>(img.size), 3) + "\t" +
+             HumanSize(static_cast<double>(shared)) + "\t" +
+             HumanSize(static_cast<double>(unique)) + "\t0\n";
+      }
+      Out("Images space usage:\n\n" + format::AlignTable(v) +
+          "\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE    "
+          "  "
+          "CREATED   STATUS    NAMES\n\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     "
+          "SIZE\n\n"
+          "Build cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE  "
+          "   "
+          "SHARED\n");
     });
   }
   {
