@@ -214,5 +214,23 @@ TEST_F(CliTest, SystemDfCountsDistinctLayersAsDockerDoes) {
   EXPECT_NE(r.out.find("1.98MB    1.984MB       0B            0"), std::string::npos) << r.out;
 }
 
+TEST_F(CliTest, UntilAndLabelFiltersForImagesAndPrune) {
+  Import("");
+  ASSERT_EQ(env_.Run("import -c 'LABEL team=a' " + tar_ + " labelled:latest").rc, 0);
+  EXPECT_EQ(env_.Run("images --filter until=1h -q").out, "");
+  EXPECT_EQ(
+      env_.Run("images --filter until=2099-01-01 --format '{{.Repository}}' --filter label=team=a")
+          .out,
+      "labelled\n");
+  auto bad = env_.Run("images --filter until=soon");
+  EXPECT_EQ(bad.rc, 1);
+  // Prune everything unused that carries the label; the other image stays.
+  auto p = env_.Run("image prune -a -f --filter label=team");
+  ASSERT_EQ(p.rc, 0) << p.err;
+  EXPECT_NE(p.out.find("untagged: labelled:latest"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("Total reclaimed space: "), std::string::npos);
+  EXPECT_EQ(env_.Run("images --format '{{.Repository}}'").out, "busybox\n");
+}
+
 }  // namespace
 }  // namespace strata::testing

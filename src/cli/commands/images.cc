@@ -73,6 +73,66 @@ Result<std::multimap<std::string, std::string>> ParseFilters(const std::vector<s
   return out;
 }
 
+// docker's filter timestamps (api/types/time.GetTimestamp): a Go duration
+// ("90m", "1.5h") counted back from now, RFC 3339, a date, or unix seconds.
+Result<int64_t> ParseTimestamp(const std::string& v, int64_t now_ns) {
+  if (auto t = engine::ParseRfc3339(v)) return *t;
+  if (auto t = engine::ParseRfc3339(v + "Z")) return *t;           // 2006-01-02T15:04:05
+  if (auto t = engine::ParseRfc3339(v + "T00:00:00Z")) return *t;  // 2006-01-02
+  char* end = nullptr;
+  double n = std::strtod(v.c_str(), &end);
+  if (end != v.c_str() && *end == '\0') return static_cast<int64_t>(n * 1e9);  // unix seconds
+  // Go durations: sequences of number+unit.
+  double total_s = 0;
+  const char* p = v.c_str();
+  if (!*p) return InvalidArgument("invalid timestamp \"\"");
+  while (*p) {
+    double x = std::strtod(p, &end);
+    if (end == p)
+      return InvalidArgument("failed to parse value as time or duration: \"" + v + "\"");
+    std::string unit;
+    while (*end &&
+           (std::isalpha(static_cast<unsigned char>(*end)) || *end == '\xc2' || *end == '\xb5'))
+      unit += *end++;
+    double mult = unit == "h"    ? 3600
+                  : unit == "m"  ? 60
+                  : unit == "s"  ? 1
+                  : unit == "ms" ? 1e-3
+                  : unit == "us" ? 1e-6
+                  : unit == "ns" ? 1e-9
+                                 : -1;
+    if (mult < 0)
+      return InvalidArgument("failed to parse value as time or duration: \"" + v + "\"");
+    total_s += x * mult;
+    p = end;
+  }
+  return now_ns - static_cast<int64_t>(total_s * 1e9);
+}
+
+// label=KEY / label=KEY=VALUE (and label!= for prune) against an image's labels.
+Result<bool> LabelsMatch(engine::Store& s, const std::string& image_id,
+                         const std::multimap<std::string, std::string>& filters) {
+  Json labels = Json::object();
+  auto cfg = engine::ImageConfigBytes(s, image_id);
+  if (!cfg) return cfg.error();
+  auto j = Json::parse(*cfg, nullptr, false);
+  if (!j.is_discarded() && j.contains("config") && j["config"].is_object() &&
+      j["config"].contains("Labels") && j["config"]["Labels"].is_object()) {
+    labels = j["config"]["Labels"];
+  }
+  auto has = [&](const std::string& f) {
+    auto eq = f.find('=');
+    std::string k = f.substr(0, eq);
+    if (!labels.contains(k)) return false;
+    return eq == std::string::npos || labels[k] == f.substr(eq + 1);
+  };
+  for (auto& [k, v] : filters) {
+    if (k == "label" && !has(v)) return false;
+    if (k == "label!" && has(v)) return false;
+  }
+  return true;
+}
+
 void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, bool alias) {
   struct Opts {
     bool all = false, quiet = false, digests = false, no_trunc = false;
@@ -116,6 +176,7 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
       if (!img || !*img) return ctx.Fail(NotFound("No such image: " + v));
       (k == "before" ? before : since) = (*img)->created;
     }
+    int64_t now = engine::NowUnixNanos();
     std::set<std::string> has_children;
     for (auto& i : *list)
       if (i.parent_id) has_children.insert(*i.parent_id);
@@ -130,25 +191,15 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
       for (auto [it, end] = filters->equal_range("dangling"); it != end; ++it) {
         if ((it->second == "true" || it->second == "1") != dangling) keep = false;
       }
-      auto labels_range = filters->equal_range("label");
-      if (labels_range.first != labels_range.second) {
-        auto cfg = engine::ImageConfigBytes(s, img.id);
-        Json labels = Json::object();
-        if (cfg) {
-          auto j = Json::parse(*cfg, nullptr, false);
-          if (!j.is_discarded() && j.contains("config") && j["config"].is_object() &&
-              j["config"].contains("Labels") && j["config"]["Labels"].is_object()) {
-            labels = j["config"]["Labels"];
-          }
-        }
-        for (auto it = labels_range.first; it != labels_range.second; ++it) {
-          auto eq = it->second.find('=');
-          std::string k = it->second.substr(0, eq);
-          if (!labels.contains(k))
-            keep = false;
-          else if (eq != std::string::npos && labels[k] != it->second.substr(eq + 1))
-            keep = false;
-        }
+      if (filters->count("label")) {
+        auto m = LabelsMatch(s, img.id, *filters);
+        if (!m) return ctx.Fail(m.error());
+        if (!*m) keep = false;
+      }
+      for (auto [it, end] = filters->equal_range("until"); it != end; ++it) {
+        auto t = ParseTimestamp(it->second, now);
+        if (!t) return ctx.Fail(t.error());
+        if (img.created >= *t) keep = false;
       }
       if (!keep) continue;
       // One row per tag; digest-only references give <none> tags; neither
@@ -458,21 +509,15 @@ void RegisterPrune(CLI::App& parent, Context& ctx) {
       bool dangling = img.tags.empty() && img.repo_digests.empty();
       if (!o->all && !dangling) continue;
       bool keep = false;
-      for (auto& [k, v] : *filters) {
-        if (k == "until") {
-          auto t = engine::ParseRfc3339(v);
-          int64_t cutoff;
-          if (t) {
-            cutoff = *t;
-          } else {
-            // A Go duration like "24h", "30m", "10s".
-            double n = std::atof(v.c_str());
-            char unit = v.empty() ? 's' : v.back();
-            double mult = unit == 'h' ? 3600 : unit == 'm' ? 60 : 1;
-            cutoff = now - static_cast<int64_t>(n * mult * 1e9);
-          }
-          if (img.created >= cutoff) keep = true;
-        }
+      for (auto [it, end] = filters->equal_range("until"); it != end; ++it) {
+        auto t = ParseTimestamp(it->second, now);
+        if (!t) return ctx.Fail(t.error());
+        if (img.created >= *t) keep = true;
+      }
+      if (filters->count("label") || filters->count("label!")) {
+        auto m = LabelsMatch(**s, img.id, *filters);
+        if (!m) return ctx.Fail(m.error());
+        if (!*m) keep = true;
       }
       if (keep) continue;
       auto recs = engine::RemoveImage(**s, img.id, /*force=*/true, /*prune=*/true);
