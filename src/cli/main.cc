@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/context.h"
+#include "cli/help.h"
 
 namespace strata::cli {
 
@@ -35,11 +36,13 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("", "");
   Context ctx;
+  UseDockerHelp(app);
   app.add_option("--root", ctx.root,
                  "Root directory of the store (default: $STRATA_ROOT or /var/lib/strata)");
   app.add_option("-l,--log-level", ctx.log_level,
                  "Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\")")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error", "fatal"}));
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "fatal"}))
+      ->type_name("string");
   app.add_option("--config", ctx.config_dir,
                  "Location of client config files (default \"~/.docker\")");
   RegisterImageCommands(app, ctx);

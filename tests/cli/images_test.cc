@@ -232,5 +232,23 @@ TEST_F(CliTest, UntilAndLabelFiltersForImagesAndPrune) {
   EXPECT_EQ(env_.Run("images --format '{{.Repository}}'").out, "busybox\n");
 }
 
+TEST(CliHelpTest, EveryCommandHasDockerStyleHelp) {
+  StrataEnv env;
+  for (const char* cmd : {"", "images", "image ls", "tag", "rmi", "image rm", "history", "inspect",
+                          "image inspect", "image prune", "save", "load", "import", "version",
+                          "info", "system", "system df", "system prune", "system check"}) {
+    auto r = env.Run(std::string(cmd) + " --help");
+    EXPECT_EQ(r.rc, 0) << cmd;
+    std::string want = "Usage:  strata" + std::string(*cmd ? " " : "") + cmd + " ";
+    EXPECT_EQ(r.out.rfind(want, 0), 0u) << r.out;
+  }
+  auto r = env.Run("images --help");
+  EXPECT_NE(r.out.find("\n  -f, --filter filter   Filter output based on conditions provided\n"),
+            std::string::npos)
+      << r.out;
+  auto bad = env.Run("images --bogus");
+  EXPECT_EQ(bad.rc, 125);
+}
+
 }  // namespace
 }  // namespace strata::testing

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cli/context.h"
+#include "cli/help.h"
 #include "engine/archive_io.h"
 #include "engine/import.h"
 #include "image/reference.h"
@@ -20,6 +21,7 @@ void RegisterArchiveCommands(CLI::App& app, Context& ctx) {
     auto* c = app.add_subcommand(
         "save", "Save one or more images to a tar archive (streamed to STDOUT by default)");
     c->add_option("-o,--output", o->output, "Write to a file, instead of STDOUT");
+    SetUsage(c, "[OPTIONS] IMAGE [IMAGE...]", "strata image save, strata save");
     c->add_option("images", o->images, "IMAGE [IMAGE...]")->required();
     c->callback([o, &ctx] {
       if (o->output.empty() && ::isatty(1)) {
@@ -58,6 +60,7 @@ void RegisterArchiveCommands(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<Opts>();
     auto* c = app.add_subcommand("load", "Load an image from a tar archive or STDIN");
     c->add_option("-i,--input", o->input, "Read from tar archive file, instead of STDIN");
+    SetUsage(c, "[OPTIONS]", "strata image load, strata load");
     c->add_flag("-q,--quiet", o->quiet, "Suppress the load output");
     c->callback([o, &ctx] {
       UniqueFd fd;
@@ -87,7 +90,9 @@ void RegisterArchiveCommands(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<Opts>();
     auto* c = app.add_subcommand("import",
                                  "Import the contents from a tarball to create a filesystem image");
+    SetUsage(c, "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "strata image import, strata import");
     c->add_option("-c,--change", o->changes, "Apply Dockerfile instruction to the created image")
+        ->type_name("list")
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     c->add_option("-m,--message", o->message, "Set commit message for imported image");

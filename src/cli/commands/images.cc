@@ -10,6 +10,7 @@
 #include <set>
 
 #include "cli/context.h"
+#include "cli/help.h"
 #include "engine/docker_json.h"
 #include "engine/gc.h"
 #include "engine/timefmt.h"
@@ -143,9 +144,11 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
   auto o = std::make_shared<Opts>();
   auto* c = parent.add_subcommand(name, "List images");
   if (alias) c->alias("list");
+  SetUsage(c, "[OPTIONS] [REPOSITORY[:TAG]]", "strata image ls, strata image list, strata images");
   c->add_flag("-a,--all", o->all, "Show all images (default hides intermediate images)");
   c->add_flag("--digests", o->digests, "Show digests");
   c->add_option("-f,--filter", o->filters, "Filter output based on conditions provided")
+      ->type_name("filter")
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   c->add_option("--format", o->format,
@@ -283,6 +286,7 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
 void RegisterTag(CLI::App& parent, Context& ctx) {
   auto args = std::make_shared<std::vector<std::string>>();
   auto* c = parent.add_subcommand("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE");
+  SetUsage(c, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "strata image tag, strata tag");
   c->add_option("names", *args, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")->expected(2)->required();
   c->callback([args, &ctx] {
     auto target = image::ParseNormalizedNamed((*args)[1]);
@@ -308,6 +312,7 @@ void RegisterRmi(CLI::App& parent, Context& ctx, const std::string& name) {
   };
   auto o = std::make_shared<Opts>();
   auto* c = parent.add_subcommand(name, "Remove one or more images");
+  SetUsage(c, "[OPTIONS] IMAGE [IMAGE...]", "strata image rm, strata image remove, strata rmi");
   c->add_flag("-f,--force", o->force, "Force removal of the image");
   c->add_flag("--no-prune", o->no_prune, "Do not delete untagged parents");
   c->add_option("images", o->names, "IMAGE [IMAGE...]")->required();
@@ -336,6 +341,7 @@ void RegisterHistory(CLI::App& parent, Context& ctx) {
   };
   auto o = std::make_shared<Opts>();
   auto* c = parent.add_subcommand("history", "Show the history of an image");
+  SetUsage(c, "[OPTIONS] IMAGE", "strata image history, strata history");
   c->add_option("-H,--human", o->human, "Print sizes and dates in human readable format")
       ->default_str("true")
       ->expected(0, 1)
@@ -405,7 +411,7 @@ Json InspectTemplateView(const nlohmann::ordered_json& inspect) {
   return v;
 }
 
-void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name) {
+void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name, bool generic) {
   struct Opts {
     std::string format, type;
     std::vector<std::string> names;
@@ -415,7 +421,8 @@ void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name) {
                                             ? "Return low-level information on Docker objects"
                                             : "Display detailed information on one or more images");
   c->add_option("-f,--format", o->format, "Format output using a custom template");
-  if (name == "inspect") c->add_option("--type", o->type, "Return JSON for specified type");
+  if (generic) c->add_option("--type", o->type, "Return JSON for specified type");
+  SetUsage(c, generic ? "[OPTIONS] NAME|ID [NAME|ID...]" : "[OPTIONS] IMAGE [IMAGE...]");
   c->add_option("names", o->names, "IMAGE [IMAGE...]")->required();
   c->callback([o, &ctx] {
     auto s = ctx.Store();
@@ -476,6 +483,7 @@ void RegisterPrune(CLI::App& parent, Context& ctx) {
   };
   auto o = std::make_shared<Opts>();
   auto* c = parent.add_subcommand("prune", "Remove unused images");
+  SetUsage(c, "[OPTIONS]");
   c->add_flag("-a,--all", o->all, "Remove all unused images, not just dangling ones");
   c->add_option("--filter", o->filters, "Provide filter values (e.g. \"until=<timestamp>\")")
       ->allow_extra_args(false)
@@ -545,14 +553,14 @@ void RegisterImageCommands(CLI::App& app, Context& ctx) {
   RegisterTag(app, ctx);
   RegisterRmi(app, ctx, "rmi");
   RegisterHistory(app, ctx);
-  RegisterInspect(app, ctx, "inspect");
+  RegisterInspect(app, ctx, "inspect", true);
   auto* image = app.add_subcommand("image", "Manage images");
   image->require_subcommand(1);
   RegisterImages(*image, ctx, "ls", true);
   RegisterTag(*image, ctx);
   RegisterRmi(*image, ctx, "rm");
   RegisterHistory(*image, ctx);
-  RegisterInspect(*image, ctx, "inspect");
+  RegisterInspect(*image, ctx, "inspect", false);
   RegisterPrune(*image, ctx);
   RegisterArchiveCommands(*image, ctx);
 }
