@@ -9,7 +9,8 @@
 // Usage: images_bench [--benchmark_* flags]
 // Environment: STRATA_BENCH_ROOTFS=OUT.tar to reuse a prebuilt rootfs
 // (default: built with examples/busybox/make-rootfs.sh into the temp dir),
-// STRATA_BENCH_TAGS=N to change the tag count (default 1000).
+// STRATA_BENCH_TAGS=N to change the tag count (default 1000), STRATA_BENCH_KEEP=1 to keep
+// the prepared store (its path is printed) for profiling the CLI against it.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -185,6 +186,10 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("tags", std::to_string(strata::bench::g_tags));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (const char* k = std::getenv("STRATA_BENCH_KEEP"); k && *k) {
+    std::fprintf(stderr, "kept store: %s/store\n", dir.c_str());
+    return 0;
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return 0;

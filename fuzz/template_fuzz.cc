@@ -35,8 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)t->Execute(Doc(), opts);
   }
   if (size < 512) {
+    strata::format::ExecuteOptions opts;
+    opts.limits = limits;
     (void)strata::format::RenderRows(text, strata::format::Json{{"ID", "IMAGE ID"}}, {Doc(), Doc()},
-                                     "", limits);
+                                     "", opts);
   }
   return 0;
 }

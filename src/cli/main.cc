@@ -70,7 +70,13 @@ int Main(int argc, char** argv) {
       sub = sub->get_subcommands().front();
       cmd += " " + sub->get_name();
     }
-    std::fprintf(stderr, "%s\nSee '%s --help'.\n", e.what(), cmd.c_str());
+    std::string msg = e.what();
+    // pflag's wording for an unknown flag, which scripts match on.
+    const std::string extra = "The following argument was not expected: ";
+    if (msg.rfind(extra, 0) == 0 && msg.size() > extra.size() && msg[extra.size()] == '-') {
+      msg = "unknown flag: " + msg.substr(extra.size());
+    }
+    std::fprintf(stderr, "%s\nSee '%s --help'.\n", msg.c_str(), cmd.c_str());
     return 125;
   }
   std::fflush(stdout);
