@@ -50,7 +50,8 @@ ojson ContainerConfigForInspect(const ojson& c) {
 ojson GraphDriverForInspect(Store& s, const store::ImageRecord& img) {
   ojson g = ojson::object();
   g["Data"] = nullptr;
-  g["Name"] = std::string(s.snapshots().Driver());
+  auto snaps = s.snapshots();
+  g["Name"] = snaps ? std::string((*snaps)->Driver()) : std::string();
   (void)img;
   return g;
 }

@@ -38,19 +38,20 @@ Result<GcReport> CollectGarbage(Store& s) {
   // unpack keys, committed chains whose rows never got written). With the
   // exclusive lock held no other process is mid-operation.
   std::vector<std::string> dead;
-  STRATA_TRY(s.snapshots().Walk([&](const snapshot::Info& i) -> Status {
+  STRATA_ASSIGN_OR_RETURN(snapshot::Snapshotter * snaps, s.snapshots());
+  STRATA_TRY(snaps->Walk([&](const snapshot::Info& i) -> Status {
     if (!live_snaps.count(i.name)) dead.push_back(i.name);
     return Ok();
   }));
   for (auto it = dead.rbegin(); it != dead.rend(); ++it) {  // children first
     uint64_t bytes = 0;
-    if (auto u = s.snapshots().Usage(*it)) bytes = u->size;
-    if (auto st = s.snapshots().Remove(*it); st) {
+    if (auto u = snaps->Usage(*it)) bytes = u->size;
+    if (auto st = snaps->Remove(*it); st) {
       report.reclaimed_bytes += bytes;
       report.removed_snapshots.push_back(*it);
     }
   }
-  STRATA_TRY(s.snapshots().Recover());
+  STRATA_TRY(snaps->Recover());
 
   STRATA_ASSIGN_OR_RETURN(auto live, LiveBlobs(s));
   std::vector<content::Info> dead_blobs;
@@ -96,9 +97,10 @@ Result<std::vector<std::string>> CheckStore(Store& s, bool verify_blobs) {
     }
   }
   STRATA_ASSIGN_OR_RETURN(auto layers, md.AllLayers());
+  STRATA_ASSIGN_OR_RETURN(snapshot::Snapshotter * snaps, s.snapshots());
   for (auto& l : layers) {
     if (l.blob_digest) check_blob("layer " + l.chain_id, *l.blob_digest);
-    auto st = s.snapshots().Stat(l.chain_id);
+    auto st = snaps->Stat(l.chain_id);
     if (!st) {
       problems.push_back("layer " + l.chain_id + ": snapshot is missing");
     } else if (st->kind != snapshot::Kind::kCommitted) {

@@ -42,7 +42,8 @@ class ActiveSnapshot {
 
 Result<store::LayerRecord> UnpackLayer(Store& s, Reader& in, const UnpackOptions& opts) {
   auto ctx = [&](const std::string& what) { return "apply layer " + opts.label + ": " + what; };
-  auto& snaps = s.snapshots();
+  STRATA_ASSIGN_OR_RETURN(snapshot::Snapshotter * snaps_ptr, s.snapshots());
+  snapshot::Snapshotter& snaps = *snaps_ptr;
   digest::HashingReader compressed(in);
   archive::Compression comp = archive::Compression::kNone;
   auto dec = archive::NewDecompressingReader(compressed, &comp);

@@ -185,7 +185,8 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
     for (size_t i = 0; i < t.layer_paths.size(); ++i) {
       std::string chain = ChainIdOf(parent, diff_ids[i]);
       STRATA_ASSIGN_OR_RETURN(auto existing, s.metadata().GetLayer(chain));
-      if (existing && s.snapshots().Stat(chain)) {
+      STRATA_ASSIGN_OR_RETURN(auto* snaps, s.snapshots());
+      if (existing && snaps->Stat(chain)) {
         layers.push_back(*existing);
       } else {
         STRATA_ASSIGN_OR_RETURN(auto lm, member(t.layer_paths[i]));

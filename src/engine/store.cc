@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
 #include "util/fs.h"
@@ -27,8 +28,16 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& root) {
   STRATA_TRY_CTX(MakeDirs(s->TmpDir()), "open store");
   STRATA_ASSIGN_OR_RETURN(s->db_, store::Db::Open(root + "/metadata.db"));
   s->md_ = std::make_unique<store::Metadata>(*s->db_);
-  STRATA_ASSIGN_OR_RETURN(s->snap_, snapshot::OpenSnapshotter(root));
   return s;
+}
+
+Result<snapshot::Snapshotter*> Store::snapshots() {
+  if (!snap_) {
+    auto opened = snapshot::OpenSnapshotter(root_);
+    if (!opened) return std::move(opened).error().Wrap("open snapshots in " + root_);
+    snap_ = std::move(*opened);
+  }
+  return snap_.get();
 }
 
 std::string DefaultRoot() {

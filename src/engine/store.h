@@ -40,7 +40,9 @@ class Store {
   content::LocalStore& content() { return content_; }
   store::Db& db() { return *db_; }
   store::Metadata& metadata() { return *md_; }
-  snapshot::Snapshotter& snapshots() { return *snap_; }
+  // Opened on first use: listing and inspecting images never touch
+  // snapshots, and opening them runs crash recovery and a mount probe.
+  Result<snapshot::Snapshotter*> snapshots();
   Result<StoreLock> Shared() { return StoreLock::Acquire(root_, StoreLock::Mode::kShared); }
   Result<StoreLock> Exclusive() { return StoreLock::Acquire(root_, StoreLock::Mode::kExclusive); }
   // Directory for this store's scratch files (same filesystem as the store).

@@ -141,7 +141,16 @@ std::vector<std::pair<int, std::string>> Migrations() {
 }  // namespace
 
 Status Db::Migrate() {
-  for (auto& [n, sql] : Migrations()) {
+  auto migrations = Migrations();
+  {
+    // The common case, an up-to-date schema, needs no write lock: read the
+    // version first so concurrent readers don't queue behind BEGIN IMMEDIATE.
+    STRATA_ASSIGN_OR_RETURN(Stmt v, Prepare("PRAGMA user_version"));
+    STRATA_ASSIGN_OR_RETURN(bool row, v.Step());
+    version_ = row ? static_cast<int>(v.Int(0)) : 0;
+    if (!migrations.empty() && version_ >= migrations.back().first) return Ok();
+  }
+  for (auto& [n, sql] : migrations) {
     STRATA_ASSIGN_OR_RETURN(Tx tx, Begin());
     STRATA_ASSIGN_OR_RETURN(Stmt v, Prepare("PRAGMA user_version"));
     STRATA_ASSIGN_OR_RETURN(bool row, v.Step());

@@ -56,8 +56,10 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
       if (!s) return ctx.Fail(s.error());
       auto imgs = (**s).metadata().ListImages();
       if (!imgs) return ctx.Fail(imgs.error());
+      auto snaps = (**s).snapshots();
+      if (!snaps) return ctx.Fail(snaps.error());
       Out("Server:\n Images: " + std::to_string(imgs->size()) + "\n Storage Driver: " +
-          std::string((**s).snapshots().Driver()) + "\n Docker Root Dir: " + (**s).root() + "\n");
+          std::string((*snaps)->Driver()) + "\n Docker Root Dir: " + (**s).root() + "\n");
     });
   }
   auto* sys = app.add_subcommand("system", "Manage strata");
