@@ -50,8 +50,8 @@ void Prepare(const std::string& dir) {
     rootfs = r;
   } else {
     rootfs = dir + "/rootfs.tar";
-    std::string cmd = "sh '" STRATA_SOURCE_DIR "/examples/busybox/make-rootfs.sh' '" + rootfs +
-                      "' 2>/dev/null";
+    std::string cmd =
+        "sh '" STRATA_SOURCE_DIR "/examples/busybox/make-rootfs.sh' '" + rootfs + "' 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) {
       std::fprintf(stderr, "images_bench: %s failed\n", cmd.c_str());
       std::exit(1);
@@ -143,9 +143,7 @@ void BM_OpenInspect(benchmark::State& state, const char* ref) {
     InspectOnce(*s, ref);
   }
 }
-BENCHMARK_CAPTURE(BM_OpenInspect, busybox, "busybox")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_OpenInspect, busybox, "busybox")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_OpenInspect, app0500, "bench/app0500")
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
@@ -161,9 +159,7 @@ void BM_InspectWarm(benchmark::State& state, const char* ref) {
   }
   for (auto _ : state) InspectOnce(*s, r);
 }
-BENCHMARK_CAPTURE(BM_InspectWarm, busybox, "busybox")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_InspectWarm, busybox, "busybox")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_InspectWarm, id_prefix, "id-prefix")
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

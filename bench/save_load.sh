@@ -136,7 +136,7 @@ for t in "${tool_list[@]}"; do
     # shellcheck disable=SC2086
     timed "$t" save "$r" ${cmd_save[$t]}
   done
-  ls -l "$work/out/$t.tar" | awk '{ print "  " $5 " bytes written" }' >&2
+  echo "  $(stat -c %s "$work/out/$t.tar") bytes written" >&2
   [ "$t" = docker ] || rm -f "$work/out/$t.tar"
 done
 if [ ! -f "$work/out/docker.tar" ]; then
