@@ -17,6 +17,7 @@
 
 #include "archive/tar_reader.h"
 #include "archive/whiteout.h"
+#include "util/writeback.h"
 
 namespace strata::archive {
 
@@ -118,7 +119,8 @@ class Applier {
       stats.entries++;
       // docker counts a layer as the st_size of what it leaves on disk:
       // file data plus symlink target lengths (hardlinks carry no data).
-      stats.size += e.type == EntryType::kSymlink ? static_cast<int64_t>(e.linkname.size()) : e.size;
+      stats.size +=
+          e.type == EntryType::kSymlink ? static_cast<int64_t>(e.linkname.size()) : e.size;
       Status st = Entry(e, tr);
       if (!st) return Error(st.error()).Wrap("entry \"" + e.path + "\"");
     }
@@ -294,6 +296,7 @@ class Applier {
       end = std::max(end, off);
     }
     if (end < size && ftruncate(fd, size) != 0) return ErrnoError("extend sparse file");
+    StartWriteback(fd, 0, end);  // the snapshot's commit syncs; let the disk start now
     return Ok();
   }
 

@@ -13,6 +13,7 @@
 
 #include "content/paths.h"
 #include "util/fs.h"
+#include "util/writeback.h"
 
 namespace strata::content {
 namespace {
@@ -72,7 +73,15 @@ IngestWriter::~IngestWriter() {
   if (!done_ && !tmp_path_.empty()) ::unlink(tmp_path_.c_str());
 }
 
-Status IngestWriter::Write(const void* buf, size_t n) { return hasher_.Write(buf, n); }
+Status IngestWriter::Write(const void* buf, size_t n) {
+  STRATA_TRY(hasher_.Write(buf, n));
+  int64_t written = static_cast<int64_t>(hasher_.size());
+  if (written - flushed_ >= kWritebackChunk) {
+    StartWriteback(fd_.get(), flushed_, written - flushed_);
+    flushed_ = written;
+  }
+  return Ok();
+}
 
 Result<digest::Digest> IngestWriter::Commit(const digest::Digest& expected, int64_t expected_size) {
   digest::Digest got = hasher_.Sum();

@@ -58,6 +58,7 @@ class IngestWriter : public Writer {
   digest::HashingWriter hasher_;
   std::unique_ptr<FdWriter> out_;
   bool done_ = false;
+  int64_t flushed_ = 0;  // bytes already queued for writeback
 };
 
 class LocalStore : public Provider {

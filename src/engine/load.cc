@@ -9,6 +9,7 @@
 #include "engine/layers.h"
 #include "engine/timefmt.h"
 #include "image/reference.h"
+#include "util/fs.h"
 
 namespace strata::engine {
 namespace {
@@ -19,6 +20,15 @@ constexpr int64_t kMaxKeptTotal = 64 << 20;
 struct Member {
   std::string digest;  // of the file's bytes, as stored in content/
   int64_t size = 0;
+};
+
+// A large member unpacked while it streamed by, before the manifest (which
+// docker writes last) said which image and parent it belongs to.
+struct Staged {
+  std::unique_ptr<TempDir> dir;  // holds "fs", the overlay upper dir
+  AppliedLayer applied;
+  std::optional<Error> error;  // why it is not a usable layer
+  bool used = false;
 };
 
 std::string CleanPath(std::string p) {
@@ -68,6 +78,11 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
   std::map<std::string, std::string> links;
   std::map<std::string, std::string> small;
   int64_t kept = 0;
+  std::map<std::string, Staged> staged;
+  // With overlay, a layer's upper dir does not depend on its parent's
+  // content, so layers unpack in the same pass that stores their blobs.
+  STRATA_ASSIGN_OR_RETURN(snapshot::Snapshotter * snaps, s.snapshots());
+  bool stage = snaps->Driver() == "overlay";
   for (;;) {
     auto next = tar.Next();
     if (!next) return fail(std::move(next).error());
@@ -101,8 +116,28 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
       continue;
     }
     STRATA_ASSIGN_OR_RETURN(auto w, s.content().Ingest());
-    auto copied = Copy(tar.content(), w);
-    if (!copied) return fail(std::move(copied).error());
+    if (stage) {
+      Staged st;
+      STRATA_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(s.TmpDir(), "load-"));
+      st.dir = std::make_unique<TempDir>(std::move(tmp));
+      std::string fs = st.dir->path() + "/fs";
+      STRATA_TRY(MakeDirs(fs));
+      TeeReader raw(tar.content(), w);
+      auto applied = ApplyLayerStream(raw, fs, archive::ApplyMode::kOverlayDiff, path, nullptr);
+      if (applied) {
+        st.applied = std::move(*applied);
+      } else {
+        st.error = std::move(applied).error();
+        st.dir.reset();
+      }
+      CountingWriter sink;  // the rest of the member still belongs in the blob
+      auto rest = Copy(raw, sink);
+      if (!rest) return fail(std::move(rest).error());
+      staged[path] = std::move(st);
+    } else {
+      auto copied = Copy(tar.content(), w);
+      if (!copied) return fail(std::move(copied).error());
+    }
     auto committed = w.Commit(want);
     if (!committed) return fail(std::move(committed).error().Wrap(path));
     members[path] = Member{committed->str(), e.size};
@@ -185,9 +220,26 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
     for (size_t i = 0; i < t.layer_paths.size(); ++i) {
       std::string chain = ChainIdOf(parent, diff_ids[i]);
       STRATA_ASSIGN_OR_RETURN(auto existing, s.metadata().GetLayer(chain));
-      STRATA_ASSIGN_OR_RETURN(auto* snaps, s.snapshots());
       if (existing && snaps->Stat(chain)) {
         layers.push_back(*existing);
+      } else if (auto sp = staged.find(resolve(t.layer_paths[i]));
+                 sp != staged.end() && (sp->second.error || !sp->second.used)) {
+        Staged& st = sp->second;
+        if (st.error) return fail(*st.error);
+        if (st.applied.diff_id != diff_ids[i]) {
+          return DataLoss("invalid diffID for layer " + std::to_string(i) + ": expected \"" +
+                          diff_ids[i] + "\", got \"" + st.applied.diff_id + "\"");
+        }
+        STRATA_ASSIGN_OR_RETURN(auto lm, member(t.layer_paths[i]));
+        STRATA_ASSIGN_OR_RETURN(
+            auto rec, CommitStagedLayer(s, st.dir->path() + "/fs", st.applied, parent, lm.digest));
+        st.used = true;
+        rec.blob_digest = lm.digest;
+        rec.blob_size = lm.size;
+        rec.blob_media_type = lm.digest == rec.diff_id
+                                  ? "application/vnd.oci.image.layer.v1.tar"
+                                  : "application/vnd.oci.image.layer.v1.tar+gzip";
+        layers.push_back(rec);
       } else {
         STRATA_ASSIGN_OR_RETURN(auto lm, member(t.layer_paths[i]));
         STRATA_ASSIGN_OR_RETURN(auto bd, digest::Digest::Parse(lm.digest));
