@@ -185,6 +185,7 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
       if (i.parent_id) has_children.insert(*i.parent_id);
 
     std::vector<Json> rows;
+    std::string quiet_out;
     for (auto& img : *list) {
       bool dangling = img.tags.empty() && img.repo_digests.empty();
       if (!o->all && dangling && has_children.count(img.id)) continue;  // intermediate
@@ -241,27 +242,29 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
         names = kept;
       }
       if (names.empty()) names.emplace_back("<none>", "<none>");
+      if (o->quiet) {  // IDs only: no row objects to build
+        for (size_t i = 0; i < names.size(); ++i) quiet_out += TruncId(img.id, o->no_trunc) + "\n";
+        continue;
+      }
+      // Fields shared by every row of this image are computed once.
+      Json base;
+      base["Containers"] = "N/A";
+      base["CreatedAt"] = GoTimeString(img.created);
+      base["CreatedSince"] = CreatedSince(img.created);
+      base["ID"] = TruncId(img.id, o->no_trunc);
+      base["SharedSize"] = "N/A";
+      base["Size"] = HumanSizeWithPrecision(static_cast<double>(img.size), 3);
+      base["UniqueSize"] = "N/A";
+      base["VirtualSize"] = HumanSize(static_cast<double>(img.size));
       for (auto& [repo, tag] : names) {
-        Json row;
-        row["Containers"] = "N/A";
-        row["CreatedAt"] = GoTimeString(img.created);
-        row["CreatedSince"] = CreatedSince(img.created);
+        Json row = base;
         row["Digest"] = digest_of_repo.count(repo) ? digest_of_repo[repo] : "<none>";
-        row["ID"] = TruncId(img.id, o->no_trunc);
         row["Repository"] = repo;
-        row["SharedSize"] = "N/A";
-        row["Size"] = HumanSizeWithPrecision(static_cast<double>(img.size), 3);
         row["Tag"] = tag;
-        row["UniqueSize"] = "N/A";
-        row["VirtualSize"] = HumanSize(static_cast<double>(img.size));
-        rows.push_back(row);
+        rows.push_back(std::move(row));
       }
     }
-    if (o->quiet) {
-      std::string out;
-      for (auto& r : rows) out += r["ID"].get<std::string>() + "\n";
-      return Out(out);
-    }
+    if (o->quiet) return Out(quiet_out);
     Json header = {{"Repository", "REPOSITORY"},
                    {"Tag", "TAG"},
                    {"ID", "IMAGE ID"},
