@@ -4,6 +4,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libcurl4-openssl-dev libssl-dev libisal-dev zlib1g-dev libzstd-dev libarchive-dev
+  liblzma-dev libbz2-dev
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libfmt-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
