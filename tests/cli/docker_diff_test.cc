@@ -44,12 +44,11 @@ TEST_F(DockerDiffTest, ImportAgreesWithDockerModuloTimestamps) {
   auto& b = si[0];
   // Same keys in the same order, apart from values that name the machine.
   std::vector<std::string> ka, kb;
-  for (auto& [k, v] :
-       nlohmann::ordered_json::parse(Docker("image inspect " + tag_ + ":a").out)[0].items())
-    ka.push_back(k);
-  for (auto& [k, v] :
-       nlohmann::ordered_json::parse(env_.Run("image inspect " + tag_ + ":a").out)[0].items())
-    kb.push_back(k);
+  // Keep the parsed documents alive while iterating them.
+  auto da = nlohmann::ordered_json::parse(Docker("image inspect " + tag_ + ":a").out);
+  auto sa = nlohmann::ordered_json::parse(env_.Run("image inspect " + tag_ + ":a").out);
+  for (auto& [k, v] : da[0].items()) ka.push_back(k);
+  for (auto& [k, v] : sa[0].items()) kb.push_back(k);
   EXPECT_EQ(ka, kb);
   for (auto* k : {"RepoTags", "RepoDigests", "Parent", "Comment", "Container", "ContainerConfig",
                   "Author", "Config", "Architecture", "Os", "Size", "VirtualSize", "RootFS"}) {
