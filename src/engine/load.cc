@@ -60,6 +60,14 @@ std::string JoinLink(const std::string& link_path, const std::string& target) {
   return out;
 }
 
+// The archive member a layer came from stays in content/ as the layer's blob.
+void KeepBlob(store::LayerRecord& rec, const Member& m) {
+  rec.blob_digest = m.digest;
+  rec.blob_size = m.size;
+  rec.blob_media_type = m.digest == rec.diff_id ? "application/vnd.oci.image.layer.v1.tar"
+                                                : "application/vnd.oci.image.layer.v1.tar+gzip";
+}
+
 struct ImageToLoad {
   std::string config_path;
   std::vector<std::string> layer_paths;
@@ -234,11 +242,7 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
         STRATA_ASSIGN_OR_RETURN(
             auto rec, CommitStagedLayer(s, st.dir->path() + "/fs", st.applied, parent, lm.digest));
         st.used = true;
-        rec.blob_digest = lm.digest;
-        rec.blob_size = lm.size;
-        rec.blob_media_type = lm.digest == rec.diff_id
-                                  ? "application/vnd.oci.image.layer.v1.tar"
-                                  : "application/vnd.oci.image.layer.v1.tar+gzip";
+        KeepBlob(rec, lm);
         layers.push_back(rec);
       } else {
         STRATA_ASSIGN_OR_RETURN(auto lm, member(t.layer_paths[i]));
@@ -253,11 +257,7 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
           return DataLoss("invalid diffID for layer " + std::to_string(i) + ": expected \"" +
                           diff_ids[i] + "\", got \"" + rec->diff_id + "\"");
         }
-        rec->blob_digest = lm.digest;
-        rec->blob_size = lm.size;
-        rec->blob_media_type = lm.digest == rec->diff_id
-                                   ? "application/vnd.oci.image.layer.v1.tar"
-                                   : "application/vnd.oci.image.layer.v1.tar+gzip";
+        KeepBlob(*rec, lm);
         layers.push_back(*rec);
       }
       size += layers.back().size;
