@@ -1,9 +1,18 @@
-# strata_module(NAME [DEPS module...] [LIBS target...])
-# Builds src/NAME/**/*.cc into the static library strata_NAME. Public headers
-# are included as "NAME/header.h" from src/.
+# strata_module(NAME [DIR path] [DEPS module...] [LIBS target...])
+# Builds src/DIR/**/*.cc (DIR defaults to NAME) into the static library
+# strata_NAME. Public headers are included as "DIR/header.h" from src/. A
+# module nested in another's folder (build/dockerfile inside build) is
+# declared first; the outer module then leaves its files out.
 function(strata_module name)
-  cmake_parse_arguments(M "" "" "DEPS;LIBS" ${ARGN})
-  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cc)
+  cmake_parse_arguments(M "" "DIR" "DEPS;LIBS" ${ARGN})
+  if(NOT M_DIR)
+    set(M_DIR ${name})
+  endif()
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${M_DIR}/*.cc)
+  get_property(taken GLOBAL PROPERTY STRATA_MODULE_DIRS)
+  foreach(t ${taken})
+    list(FILTER srcs EXCLUDE REGEX "^${PROJECT_SOURCE_DIR}/src/${t}/")
+  endforeach()
   if(NOT srcs)
     add_library(strata_${name} INTERFACE)
     target_include_directories(strata_${name} INTERFACE ${PROJECT_SOURCE_DIR}/src)
@@ -20,4 +29,6 @@ function(strata_module name)
     target_link_libraries(strata_${name} ${vis} ${M_LIBS})
   endif()
   set_property(GLOBAL APPEND PROPERTY STRATA_MODULES ${name})
+  set_property(GLOBAL APPEND PROPERTY STRATA_MODULE_DIRS ${M_DIR})
+  set_property(GLOBAL PROPERTY STRATA_MODULE_DIR_${name} ${M_DIR})
 endfunction()
