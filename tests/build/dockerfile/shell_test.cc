@@ -53,6 +53,7 @@ std::vector<Case> LoadTable() {
       if (line.starts_with("group ")) {
         env.clear();
         escape = '\\';
+        source = "docker";
         continue;
       }
       if (line.starts_with("env ")) {

@@ -26,7 +26,7 @@ def load(path):
         if not line or line.startswith("#"):
             continue
         if line.startswith("group "):
-            env, esc, group = [], "\\", line[6:]
+            env, esc, src, group = [], "\\", "docker", line[6:]
             continue
         if line.startswith("env "):
             env = env + [line[4:]]
