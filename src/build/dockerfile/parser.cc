@@ -648,8 +648,9 @@ Result<ParseResult> Parse(std::string_view text, ParseError* error_detail) {
     }
     std::string_view token = go::TrimLeftSpace(TrimNewline(raw));
     if (auto err = directives.Feed(token, current_line + 1, &result)) {
-      // BuildKit reports directive errors with the count of lines before this one.
-      return MakeError({current_line, current_line, *err}, error_detail);
+      // BuildKit locates directive errors at the count of lines before this one (an
+      // off-by-one); the line itself is what a user needs.
+      return MakeError({current_line + 1, current_line + 1, *err}, error_detail);
     }
     if (!token.empty() && token[0] == '#') token = {};
     ++current_line;
@@ -663,7 +664,7 @@ Result<ParseResult> Parse(std::string_view text, ParseError* error_detail) {
     while (continued && scanner.Next(&raw)) {
       std::string_view next = TrimNewline(raw);
       if (auto err = directives.Feed(next, current_line + 1, &result)) {
-        return MakeError({current_line, current_line, *err}, error_detail);
+        return MakeError({current_line + 1, current_line + 1, *err}, error_detail);
       }
       ++current_line;
       if (IsComment(raw)) continue;
