@@ -293,11 +293,19 @@ Result<bool> ConfigFile::Erase(std::string_view registry) {
   std::string key = CredentialKey(registry);
   bool found = false;
   if (std::string helper = HelperFor(key); !helper.empty()) {
-    auto st = HelperErase(helper, key);
-    if (st) {
-      found = true;
-    } else if (st.error().code != ErrorCode::kNotFound) {
-      return std::move(st).error().Wrap("erase credentials for " + key);
+    // docker logout also erases the http:// and https:// spellings older clients stored.
+    std::vector<std::string> names = {key};
+    if (key != kDockerHubAuthKey) {
+      names.push_back("http://" + key);
+      names.push_back("https://" + key);
+    }
+    for (const auto& name : names) {
+      auto st = HelperErase(helper, name);
+      if (st) {
+        found = true;
+      } else if (st.error().code != ErrorCode::kNotFound && name == key) {
+        return std::move(st).error().Wrap("erase credentials for " + key);
+      }
     }
   }
   auto auths = doc_->find("auths");

@@ -238,6 +238,13 @@ TEST_F(CredentialsTest, CredsStoreHelperProtocol) {
   ASSERT_TRUE(erased) << erased.error().message;
   EXPECT_TRUE(*erased);
   EXPECT_TRUE(Load().Get("docker.io")->empty());
+  // As docker 20.10's logout does (recorded with this fake helper): a non-Hub registry is
+  // erased under its key and its http:// and https:// spellings.
+  ASSERT_TRUE(cf.Erase("ghcr.io"));
+  calls = ReadText(helper_dir_ + "/calls.log");
+  EXPECT_NE(calls.find("erase ghcr.io\nerase http://ghcr.io\nerase https://ghcr.io\n"),
+            std::string::npos)
+      << calls;
   doc = Json::parse(ReadText(ConfigPath()));
   EXPECT_FALSE(doc["auths"].contains("https://index.docker.io/v1/"));
 }
