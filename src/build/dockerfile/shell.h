@@ -61,7 +61,9 @@ class Lexer {
   // One word: quotes removed, variables expanded, whitespace kept.
   Result<std::string> ProcessWord(std::string_view word, const Env& env) const;
   // Several words: split on unquoted whitespace, including whitespace that comes from a variable's
-  // value (BuildKit splits there; EXPOSE uses this).
+  // value (BuildKit splits there; EXPOSE uses this). Text before a ${var...} that has a word is
+  // kept ("8${X:-0}80" -> "8080") as docker 20.10 records; today's lex.go shares one buffer with
+  // the nested word and drops it, which we take for a bug and do not copy.
   Result<std::vector<std::string>> ProcessWords(std::string_view word, const Env& env) const;
 
   char escape_token() const { return escape_; }
