@@ -740,6 +740,11 @@ Result<Dockerfile> ParseInstructions(const ParseResult& parsed, ParseError* erro
     STRATA_ASSIGN_OR_RETURN(Instruction ins, ParseInstruction(node, error_detail));
     if (std::holds_alternative<FromCommand>(ins.command)) {
       df.stages.push_back(Stage{std::move(ins), {}});
+      // Instructions are large variants: size the stage once instead of regrowing it.
+      size_t i = static_cast<size_t>(&node - parsed.nodes.data()) + 1;
+      size_t n = 0;
+      while (i + n < parsed.nodes.size() && parsed.nodes[i + n].instruction != "from") ++n;
+      df.stages.back().commands.reserve(n);
       continue;
     }
     if (df.stages.empty()) {

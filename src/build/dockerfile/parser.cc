@@ -539,22 +539,32 @@ std::string_view TrimLeadingTabs(std::string_view s) {
   return s.substr(i);
 }
 
-// Splits text into lines that keep their "\n" (BuildKit's scanLines).
+// Splits text into lines that keep their "\n" (BuildKit's scanLines over a bufio.Scanner).
+// Like the Go scanner, it stops for good at a line of 64 KiB or more (its maximum token size).
 class LineScanner {
  public:
+  static constexpr size_t kMaxLine = 64 * 1024;
+
   explicit LineScanner(std::string_view text) : text_(text) {}
   bool Next(std::string_view* line) {
-    if (pos_ >= text_.size()) return false;
+    if (too_long_ || pos_ >= text_.size()) return false;
     size_t nl = text_.find('\n', pos_);
+    size_t content_end = nl == std::string_view::npos ? text_.size() : nl;
+    if (content_end - pos_ >= kMaxLine) {
+      too_long_ = true;
+      return false;
+    }
     size_t end = nl == std::string_view::npos ? text_.size() : nl + 1;
     *line = text_.substr(pos_, end - pos_);
     pos_ = end;
     return true;
   }
+  bool too_long() const { return too_long_; }
 
  private:
   std::string_view text_;
   size_t pos_ = 0;
+  bool too_long_ = false;
 };
 
 }  // namespace
@@ -714,6 +724,12 @@ Result<ParseResult> Parse(std::string_view text, ParseError* error_detail) {
   }
   if (result.nodes.empty()) {
     return MakeError({current_line, current_line, "file with no instructions"}, error_detail);
+  }
+  if (scanner.too_long()) {
+    return MakeError({current_line + 1, current_line + 1,
+                      "dockerfile line greater than max allowed size of " +
+                          std::to_string(LineScanner::kMaxLine - 1)},
+                     error_detail);
   }
   return result;
 }

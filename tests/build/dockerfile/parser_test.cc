@@ -180,6 +180,20 @@ TEST(Parser, DirectiveErrorsPointAtTheirLine) {
   EXPECT_EQ(d.message, "only one escape parser directive can be used");
 }
 
+TEST(Parser, LineLengthLimitOfGoScanner) {
+  // Checked against docker 20.10: a 65535-byte line parses, a 65536-byte one fails.
+  std::string ok = "FROM x\nENV a=" + std::string(65535 - 6, 'x') + "\n";
+  EXPECT_TRUE(Parse(ok).has_value());
+  ParseError d;
+  std::string bad = "FROM x\nENV a=" + std::string(65536 - 6, 'x') + "\nENV b=c\n";
+  EXPECT_FALSE(Parse(bad, &d).has_value());
+  EXPECT_EQ(d.message, "dockerfile line greater than max allowed size of 65535");
+  EXPECT_EQ(d.line, 2);
+  // Without an instruction before it, the file has none.
+  EXPECT_FALSE(Parse(std::string(70000, 'x'), &d).has_value());
+  EXPECT_EQ(d.message, "file with no instructions");
+}
+
 TEST(Parser, EmptyContinuationWarning) {
   auto r = Parse("FROM x\nRUN a \\\n\n b\n");
   ASSERT_TRUE(r.has_value());
