@@ -554,7 +554,8 @@ Result<Response> Authorizer::Send(Request request, const ScopeSet& scopes) {
       if (c.scheme == "bearer" && !c.Param("realm").empty()) {
         usable = true;
         // The registry says what it wants for this request; ask for that too.
-        std::string_view sc = c.params.count("scope") ? c.params.at("scope") : "";
+        std::string scope_param = c.Param("scope");
+        std::string_view sc = scope_param;
         while (!sc.empty()) {
           auto sp = sc.find(' ');
           if (auto s = ParseScope(sc.substr(0, sp))) want.Add(*s);

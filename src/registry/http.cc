@@ -289,6 +289,11 @@ Error CurlError(const Request& req, CURLcode code, const char* errbuf) {
   }
 }
 
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host.ends_with(".localhost") || host == "::1" ||
+         host.starts_with("127.");
+}
+
 bool IsRedirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -397,6 +402,11 @@ Result<Response> HttpClient::Send(const Request& request) {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    // Loopback never goes through a proxy from the environment (Go's ProxyFromEnvironment,
+    // hence docker, skips it too); elsewhere libcurl's http(s)_proxy/no_proxy handling applies.
+    if (auto parts = ParseUrl(req.url); parts && IsLoopbackHost(parts->host)) {
+      curl_easy_setopt(h, CURLOPT_PROXY, "");
+    }
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
                      options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
@@ -465,6 +475,7 @@ Result<Response> HttpClient::Send(const Request& request) {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
     curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &resp.new_connections);
     resp.url = eff != nullptr ? eff : req.url;
     // The easy handle must not keep pointers into this frame.
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);

@@ -85,6 +85,8 @@ struct Response {
   std::string url;        // the URL that answered, after redirects
   long http_version = 0;  // 11, 20
   uint64_t body_bytes = 0;
+  // Connections opened for this response (0: an existing one was reused).
+  long new_connections = 0;
   bool ok() const { return status >= 200 && status < 300; }
 };
 

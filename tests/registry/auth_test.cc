@@ -376,6 +376,9 @@ TEST_F(TlsBasicRegistryTest, PingShowsBasicChallengeOverHttp2) {
   auto resp = http.Send(req);
   ASSERT_TRUE(resp);
   EXPECT_EQ(resp->http_version, 20);  // Go's server offers h2 over TLS
+  resp = http.Send(req);
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->new_connections, 0);  // the TLS connection is reused
 }
 
 TEST_F(TlsBasicRegistryTest, BasicAuthWithRightAndWrongPassword) {
@@ -447,6 +450,12 @@ TEST(PlainRegistryTest, PingOpenRegistryAndHttpFallbackEndpoint) {
   ASSERT_TRUE(second) << second.error().message;
   EXPECT_EQ(second->status, 200);
   EXPECT_EQ(second->api_version, "registry/2.0");
+  // Keep-alive: the next request to the same registry reuses the connection.
+  Request again;
+  again.url = (*eps)[1].BaseUrl() + "/v2/";
+  auto r1 = http.Send(again);
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->new_connections, 0);
   // Unknown manifests come back as the registry JSON error.
   Request req;
   req.url = (*eps)[1].BaseUrl() + "/v2/no/such/manifests/latest";

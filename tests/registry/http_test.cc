@@ -218,6 +218,21 @@ TEST(HttpClientTest, RedirectKeepsAuthorizationOnlyOnSameOrigin) {
   EXPECT_EQ(resp->status, 302);
 }
 
+TEST(HttpClientTest, LoopbackBypassesEnvironmentProxy) {
+  TestServer srv([](const SeenRequest&) { return Reply{200, {}, "direct"}; });
+  std::string dead = "http://127.0.0.1:" + std::to_string(testing::FreePort());
+  ::setenv("http_proxy", dead.c_str(), 1);
+  ::setenv("HTTPS_PROXY", dead.c_str(), 1);
+  HttpClient http;
+  Request req;
+  req.url = srv.url() + "/x";
+  auto resp = http.Send(req);
+  ::unsetenv("http_proxy");
+  ::unsetenv("HTTPS_PROXY");
+  ASSERT_TRUE(resp) << resp.error().message;
+  EXPECT_EQ(resp->body, "direct");
+}
+
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   HttpClient http;
   Request req;
