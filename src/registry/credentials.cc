@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -89,10 +90,16 @@ Result<HelperOutput> RunHelper(std::string_view helper, std::string_view action,
   int rc = posix_spawnp(&pid, prog.c_str(), &fa, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
+    // docker's wording (Go's exec error), inside its "error getting credentials" frame.
+    std::string what = std::string("error ") +
+                       (action == "get"     ? "getting"
+                        : action == "store" ? "storing"
+                                            : "erasing") +
+                       " credentials - err: exec: \"" + prog + "\": ";
     if (rc == ENOENT) {
-      return NotFound("executable file not found in $PATH: " + prog);
+      return FailedPrecondition(what + "executable file not found in $PATH, out: ``");
     }
-    return ErrnoError("run " + prog, rc);
+    return FailedPrecondition(what + std::strerror(rc) + ", out: ``");
   }
   in_child.reset();
   out_child.reset();

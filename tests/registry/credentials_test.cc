@@ -275,7 +275,11 @@ TEST_F(CredentialsTest, HelperFailureIsReportedWithoutSecrets) {
   WriteText(ConfigPath(), R"({"credsStore": "does-not-exist"})");
   got = Load().Get("r.example");
   ASSERT_FALSE(got);
-  EXPECT_NE(got.error().message.find("docker-credential-does-not-exist"), std::string::npos);
+  EXPECT_NE(got.error().message.find("error getting credentials - err: exec: "
+                                     "\"docker-credential-does-not-exist\": executable file not "
+                                     "found in $PATH"),
+            std::string::npos)
+      << got.error().message;
 }
 
 TEST_F(CredentialsTest, InvalidFileIsAnError) {
