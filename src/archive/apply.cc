@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "archive/tar_reader.h"
+#include "archive/tar_split.h"
 #include "archive/whiteout.h"
+#include "util/fs.h"
 #include "util/writeback.h"
 
 namespace strata::archive {
@@ -126,6 +128,8 @@ class Applier {
     }
     STRATA_TRY(FixDirs());
     STRATA_TRY(tr.Finish());
+    stats.file_list = files_.Sum();
+    stats.replaced = replaced_;
     return stats;
   }
 
@@ -140,18 +144,7 @@ class Applier {
 
   // openat2 relative to the root with RESOLVE_IN_ROOT; "" opens the root.
   Result<UniqueFd> OpenInRoot(const std::string& path, uint64_t flags, int* err_out = nullptr) {
-    open_how how{};
-    how.flags = flags | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    const char* p = path.empty() ? "." : path.c_str();
-    for (int attempt = 0;; ++attempt) {
-      long fd = syscall(SYS_openat2, root_.get(), p, &how, sizeof(how));
-      if (fd >= 0) return UniqueFd(static_cast<int>(fd));
-      int err = errno;
-      if (err == EAGAIN && attempt < 16) continue;
-      if (err_out != nullptr) *err_out = err;
-      return ErrnoError("open \"" + path + "\" in root", err);
-    }
+    return strata::OpenInRoot(root_.get(), path, flags, err_out);
   }
 
   // Opens (creating as needed, mode 0755 like docker) the directory `path`.
@@ -215,7 +208,10 @@ class Applier {
     bool exists = fstatat(dir.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (!exists && errno != ENOENT) return ErrnoError("stat");
     bool keep_dir = exists && S_ISDIR(st.st_mode) && e.type == EntryType::kDir;
-    if (exists && !keep_dir) STRATA_TRY(RemoveAt(dir.get(), base));
+    if (exists && !keep_dir) {
+      replaced_ = true;
+      STRATA_TRY(RemoveAt(dir.get(), base));
+    }
     MarkUnpacked(path);
 
     const char* b = base.c_str();
@@ -232,6 +228,7 @@ class Applier {
             openat(dir.get(), b, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!f) return ErrnoError("create");
         STRATA_TRY(CopyContent(tr, f.get(), e.size));
+        files_.Add(path, e.size);
         if (do_chown() &&
             fchown(f.get(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid)) != 0) {
           return ErrnoError("chown");
@@ -359,6 +356,8 @@ class Applier {
     }
     UniqueFd dir;
     STRATA_ASSIGN_OR_RETURN(dir, EnsureDir(parent));
+    struct stat st;
+    if (fstatat(dir.get(), target.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) replaced_ = true;
     STRATA_TRY(RemoveAt(dir.get(), target));
     if (mknodat(dir.get(), target.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
       return ErrnoError("mknod whiteout");
@@ -433,6 +432,8 @@ class Applier {
   bool privileged_;
   std::unordered_set<std::string> unpacked_;
   std::vector<DirMeta> dirs_;
+  FileListHasher files_;
+  bool replaced_ = false;
 };
 
 }  // namespace

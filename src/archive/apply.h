@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "digest/digest.h"
 #include "util/io.h"
 #include "util/result.h"
 
@@ -35,6 +36,12 @@ struct ApplyStats {
   // The layer's size as docker reports it (image inspect Size, measured on
   // dockerd 20.10 overlay2): regular file bytes plus symlink target lengths.
   int64_t size = 0;
+  // Every regular file written, in order (see FileListHasher in tar_split.h).
+  digest::Digest file_list;
+  // kOverlayDiff only: an entry replaced or removed something an earlier
+  // entry of the same tar had created, so a file's data on disk may not be
+  // the data of the entry that named it.
+  bool replaced = false;
 };
 
 // Applies the uncompressed layer tar `tar_stream` to `root_dir` and reads the

@@ -402,7 +402,7 @@ Result<std::unique_ptr<Reader>> NewDecompressor(Reader& r, Compression c) {
   return InvalidArgument("unknown compression");
 }
 
-Result<std::unique_ptr<Reader>> NewDecompressingReader(Reader& r, Compression* detected) {
+Result<std::unique_ptr<Reader>> PeekCompression(Reader& r, Compression* detected) {
   // Short reads are allowed by Reader, so keep reading until the magic fits.
   std::string head(6, '\0');
   size_t have = 0;
@@ -412,10 +412,15 @@ Result<std::unique_ptr<Reader>> NewDecompressingReader(Reader& r, Compression* d
     have += got;
   }
   head.resize(have);
-  Compression c = DetectCompression(head);
+  *detected = DetectCompression(head);
+  return std::unique_ptr<Reader>(std::make_unique<PrefixReader>(std::move(head), r));
+}
+
+Result<std::unique_ptr<Reader>> NewDecompressingReader(Reader& r, Compression* detected) {
+  Compression c = Compression::kNone;
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Reader> prefix, PeekCompression(r, &c));
   if (detected != nullptr) *detected = c;
-  auto prefix = std::make_unique<PrefixReader>(std::move(head), r);
-  if (c == Compression::kNone) return std::unique_ptr<Reader>(std::move(prefix));
+  if (c == Compression::kNone) return prefix;
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Reader> top, NewDecompressor(*prefix, c));
   return std::unique_ptr<Reader>(new OwningReader(std::move(prefix), std::move(top)));
 }

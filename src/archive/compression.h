@@ -24,6 +24,10 @@ Compression DetectCompression(std::string_view head);
 // Corrupt or truncated input surfaces as a DataLoss error from Read.
 Result<std::unique_ptr<Reader>> NewDecompressingReader(Reader& r, Compression* detected = nullptr);
 
+// Reads ahead into `r` to detect the compression and returns a Reader that
+// replays those bytes and continues with `r` (nothing is decompressed).
+Result<std::unique_ptr<Reader>> PeekCompression(Reader& r, Compression* detected);
+
 // Decompresses `r` as the given compression (no detection).
 Result<std::unique_ptr<Reader>> NewDecompressor(Reader& r, Compression c);
 

@@ -44,16 +44,6 @@ class VerifiedReader : public Reader {
   bool checked_ = false;
 };
 
-class OwningFdReader : public Reader {
- public:
-  explicit OwningFdReader(UniqueFd fd) : fd_(std::move(fd)), r_(fd_.get()) {}
-  Result<size_t> Read(void* buf, size_t n) override { return r_.Read(buf, n); }
-
- private:
-  UniqueFd fd_;
-  FdReader r_;
-};
-
 std::string RandomSuffix() {
   static std::atomic<uint64_t> counter{0};
   std::random_device rd;
@@ -63,8 +53,12 @@ std::string RandomSuffix() {
 
 }  // namespace
 
-IngestWriter::IngestWriter(std::string root, std::string tmp_path, UniqueFd fd)
-    : root_(std::move(root)), tmp_path_(std::move(tmp_path)), fd_(std::move(fd)) {
+IngestWriter::IngestWriter(std::string root, std::string tmp_path, UniqueFd fd, IngestOptions o)
+    : root_(std::move(root)),
+      tmp_path_(std::move(tmp_path)),
+      fd_(std::move(fd)),
+      hash_(o.hash),
+      writeback_(o.writeback) {
   out_ = std::make_unique<FdWriter>(fd_.get());
   hasher_ = digest::HashingWriter(*out_);
 }
@@ -74,9 +68,14 @@ IngestWriter::~IngestWriter() {
 }
 
 Status IngestWriter::Write(const void* buf, size_t n) {
-  STRATA_TRY(hasher_.Write(buf, n));
-  int64_t written = static_cast<int64_t>(hasher_.size());
-  if (written - flushed_ >= kWritebackChunk) {
+  if (hash_) {
+    STRATA_TRY(hasher_.Write(buf, n));
+  } else {
+    STRATA_TRY(out_->Write(buf, n));
+    size_ += n;
+  }
+  int64_t written = static_cast<int64_t>(size());
+  if (writeback_ && written - flushed_ >= kWritebackChunk) {
     StartWriteback(fd_.get(), flushed_, written - flushed_);
     flushed_ = written;
   }
@@ -84,11 +83,26 @@ Status IngestWriter::Write(const void* buf, size_t n) {
 }
 
 Result<digest::Digest> IngestWriter::Commit(const digest::Digest& expected, int64_t expected_size) {
-  digest::Digest got = hasher_.Sum();
-  if (expected_size >= 0 && static_cast<uint64_t>(expected_size) != hasher_.size()) {
+  digest::Digest got = hash_ ? hasher_.Sum() : expected;
+  if (!hash_ && expected.empty()) {
+    // The caller has no digest after all (the bytes were not what it
+    // expected to hash elsewhere): read them back, mostly from page cache.
+    digest::Hasher h;
+    std::string buf(kCopyBufferSize, '\0');
+    for (off_t off = 0;;) {
+      ssize_t k = ::pread(fd_.get(), buf.data(), buf.size(), off);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) return ErrnoError("read back " + tmp_path_);
+      if (k == 0) break;
+      h.Update(buf.data(), static_cast<size_t>(k));
+      off += k;
+    }
+    got = h.Sum();
+  }
+  if (expected_size >= 0 && static_cast<uint64_t>(expected_size) != size()) {
     return DataLoss("blob " + (expected.empty() ? got.str() : expected.str()) +
                     ": size mismatch: expected " + std::to_string(expected_size) + " bytes, got " +
-                    std::to_string(hasher_.size()));
+                    std::to_string(size()));
   }
   if (!expected.empty() && expected != got) {
     return DataLoss("digest mismatch: expected " + expected.str() + ", got " + got.str());
@@ -120,7 +134,7 @@ Result<std::unique_ptr<Reader>> LocalStore::Open(const digest::Digest& d, bool v
     return ErrnoError("open blob " + d.str());
   }
   UniqueFd ufd(fd);
-  if (!verify) return std::unique_ptr<Reader>(std::make_unique<OwningFdReader>(std::move(ufd)));
+  if (!verify) return std::unique_ptr<Reader>(std::make_unique<OwnedFdReader>(std::move(ufd)));
   struct stat st;
   if (::fstat(ufd.get(), &st) != 0) return ErrnoError("stat blob " + d.str());
   return std::unique_ptr<Reader>(
@@ -140,11 +154,11 @@ bool LocalStore::Exists(const digest::Digest& d) const {
   return ::access(BlobPath(d).c_str(), F_OK) == 0;
 }
 
-Result<IngestWriter> LocalStore::Ingest() const {
+Result<IngestWriter> LocalStore::Ingest(IngestOptions o) const {
   STRATA_TRY(MakeDirs(IngestDir(root_)));
   std::string tmp = IngestDir(root_) + "/" + RandomSuffix();
-  STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644));
-  return IngestWriter(root_, tmp, std::move(fd));
+  STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_RDWR | O_CREAT | O_EXCL, 0644));
+  return IngestWriter(root_, tmp, std::move(fd), o);
 }
 
 Result<digest::Digest> LocalStore::Put(std::string_view data) const {

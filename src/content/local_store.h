@@ -34,6 +34,18 @@ class Provider {
   virtual Result<Info> Stat(const digest::Digest& d) const = 0;
 };
 
+struct IngestOptions {
+  // Without hashing, Commit trusts the expected digest it is given: for
+  // callers that hash the very same bytes elsewhere (a layer's diff ID is
+  // computed while it unpacks) and must not pay for SHA-256 twice. Commit
+  // without an expected digest then reads the file back to hash it.
+  bool hash = true;
+  // Start writeback as data arrives (the blob will be kept). Off for a
+  // scratch copy that is likely discarded: pages never written back cost no
+  // disk I/O when the file is removed.
+  bool writeback = true;
+};
+
 // An in-progress blob write. Bytes are hashed as they are written; Commit
 // checks the expected digest/size, fsyncs and renames into place. Destroying
 // an uncommitted writer removes its temp file.
@@ -47,11 +59,11 @@ class IngestWriter : public Writer {
   // expected_size: -1 = unknown. Returns the blob's digest. A blob that
   // already exists is not rewritten.
   Result<digest::Digest> Commit(const digest::Digest& expected = {}, int64_t expected_size = -1);
-  uint64_t size() const { return hasher_.size(); }
+  uint64_t size() const { return hash_ ? hasher_.size() : size_; }
 
  private:
   friend class LocalStore;
-  IngestWriter(std::string root, std::string tmp_path, UniqueFd fd);
+  IngestWriter(std::string root, std::string tmp_path, UniqueFd fd, IngestOptions o);
   std::string root_;
   std::string tmp_path_;
   UniqueFd fd_;
@@ -59,6 +71,9 @@ class IngestWriter : public Writer {
   std::unique_ptr<FdWriter> out_;
   bool done_ = false;
   int64_t flushed_ = 0;  // bytes already queued for writeback
+  bool hash_ = true;
+  bool writeback_ = true;
+  uint64_t size_ = 0;  // bytes written when not hashing
 };
 
 class LocalStore : public Provider {
@@ -70,7 +85,7 @@ class LocalStore : public Provider {
   Result<std::unique_ptr<Reader>> Open(const digest::Digest& d, bool verify) const override;
   Result<Info> Stat(const digest::Digest& d) const override;
   bool Exists(const digest::Digest& d) const;
-  Result<IngestWriter> Ingest() const;
+  Result<IngestWriter> Ingest(IngestOptions o = {}) const;
   // Writes a small blob from memory (configs, manifests).
   Result<digest::Digest> Put(std::string_view data) const;
   Result<std::string> ReadBlob(const digest::Digest& d, size_t max_bytes = 64 << 20) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "engine/layers.h"
 #include "util/fs.h"
 
 namespace strata::engine {
@@ -13,8 +14,10 @@ Result<std::set<std::string>> LiveBlobs(Store& s) {
   STRATA_ASSIGN_OR_RETURN(auto images, s.metadata().ListImages());
   for (auto& i : images) live.insert(i.id);
   STRATA_ASSIGN_OR_RETURN(auto layers, s.metadata().AllLayers());
-  for (auto& l : layers)
+  for (auto& l : layers) {
     if (l.blob_digest) live.insert(*l.blob_digest);
+    if (l.tar_split) live.insert(*l.tar_split);
+  }
   return live;
 }
 
@@ -99,7 +102,21 @@ Result<std::vector<std::string>> CheckStore(Store& s, bool verify_blobs) {
   STRATA_ASSIGN_OR_RETURN(auto layers, md.AllLayers());
   STRATA_ASSIGN_OR_RETURN(snapshot::Snapshotter * snaps, s.snapshots());
   for (auto& l : layers) {
-    if (l.blob_digest) check_blob("layer " + l.chain_id, *l.blob_digest);
+    if (l.tar_split) {
+      // The tar is rebuilt from the split and the snapshot's files.
+      check_blob("layer " + l.chain_id + " tar-split", *l.tar_split);
+      if (verify_blobs && snaps->Stat(l.chain_id)) {
+        auto lt = OpenLayerTar(s, l);
+        CountingWriter sink;
+        if (!lt) {
+          problems.push_back("layer " + l.chain_id + ": " + lt.error().message);
+        } else if (auto c = Copy(*lt->reader, sink); !c) {
+          problems.push_back("layer " + l.chain_id + ": " + c.error().message);
+        }
+      }
+    } else if (l.blob_digest) {
+      check_blob("layer " + l.chain_id, *l.blob_digest);
+    }
     auto st = snaps->Stat(l.chain_id);
     if (!st) {
       problems.push_back("layer " + l.chain_id + ": snapshot is missing");

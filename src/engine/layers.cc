@@ -6,6 +6,7 @@
 
 #include "archive/apply.h"
 #include "archive/compression.h"
+#include "archive/tar_split.h"
 #include "digest/hasher.h"
 
 namespace strata::engine {
@@ -43,11 +44,21 @@ class ActiveSnapshot {
 
 Result<AppliedLayer> ApplyLayerStream(Reader& in, const std::string& dir, archive::ApplyMode mode,
                                       const std::string& label, Writer* tee_uncompressed) {
-  digest::HashingReader compressed(in);
   archive::Compression comp = archive::Compression::kNone;
-  auto dec = archive::NewDecompressingReader(compressed, &comp);
-  if (!dec) return std::move(dec).error().Wrap("apply layer " + label);
-  digest::HashingReader uncompressed(**dec);
+  auto peeked = archive::PeekCompression(in, &comp);
+  if (!peeked) return std::move(peeked).error().Wrap("apply layer " + label);
+  // An uncompressed stream is hashed once: its blob digest is its diff ID.
+  std::optional<digest::HashingReader> compressed;
+  std::unique_ptr<Reader> dec;
+  Reader* tar = peeked->get();
+  if (comp != archive::Compression::kNone) {
+    compressed.emplace(**peeked);
+    auto d = archive::NewDecompressor(*compressed, comp);
+    if (!d) return std::move(d).error().Wrap("apply layer " + label);
+    dec = std::move(*d);
+    tar = dec.get();
+  }
+  digest::HashingReader uncompressed(*tar);
   std::unique_ptr<TeeReader> tee;
   Reader* src = &uncompressed;
   if (tee_uncompressed) {
@@ -65,10 +76,15 @@ Result<AppliedLayer> ApplyLayerStream(Reader& in, const std::string& dir, archiv
   STRATA_TRY_CTX(Copy(*src, sink), "apply layer " + label);
   AppliedLayer out;
   out.diff_id = uncompressed.Sum().str();
+  out.tar_size = static_cast<int64_t>(uncompressed.size());
   out.size = static_cast<int64_t>(stats->size);
-  if (comp != archive::Compression::kNone) {
-    out.compressed_digest = compressed.Sum().str();
-    out.compressed_size = static_cast<int64_t>(compressed.size());
+  out.file_list = stats->file_list;
+  out.replaced = stats->replaced;
+  out.mode = mode;
+  if (compressed) {
+    out.compressed_digest = compressed->Sum().str();
+    out.compressed_size = static_cast<int64_t>(compressed->size());
+    out.compression = comp;
   }
   return out;
 }
@@ -153,6 +169,191 @@ Result<store::LayerRecord> CommitStagedLayer(Store& s, const std::string& staged
   }
   STRATA_TRY(CommitChain(snaps, active, rec, label));
   return rec;
+}
+
+namespace {
+
+std::string_view LayerMediaType(archive::Compression c) {
+  switch (c) {
+    case archive::Compression::kGzip:
+      return "application/vnd.oci.image.layer.v1.tar+gzip";
+    case archive::Compression::kZstd:
+      return "application/vnd.oci.image.layer.v1.tar+zstd";
+    default:
+      return "application/vnd.oci.image.layer.v1.tar";
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LayerTarKeeper>> LayerTarKeeper::Create(Store& s) {
+  std::unique_ptr<LayerTarKeeper> k(new LayerTarKeeper());
+  k->store_ = &s;
+  return k;
+}
+
+LayerTarKeeper::~LayerTarKeeper() = default;
+
+// Splits only uncompressed tars, and only as root: files unpacked with any
+// mode must be readable when the tar is rebuilt.
+Status LayerTarKeeper::Decide() {
+  decided_ = true;
+  compressed_ = archive::DetectCompression(head_) != archive::Compression::kNone;
+  bool split = !compressed_ && ::geteuid() == 0;
+  content::IngestOptions o;
+  if (split) {
+    o.hash = false;       // the unpack hashes these bytes: their digest is the diff ID
+    o.writeback = false;  // usually discarded: then it never reaches the disk
+  }
+  STRATA_ASSIGN_OR_RETURN(auto spill, store_->content().Ingest(o));
+  spill_.emplace(std::move(spill));
+  STRATA_TRY(spill_->Write(head_));
+  if (!split) return Ok();
+  STRATA_ASSIGN_OR_RETURN(auto blob, store_->content().Ingest());
+  split_blob_.emplace(std::move(blob));
+  STRATA_ASSIGN_OR_RETURN(split_zstd_,
+                          archive::NewCompressingWriter(*split_blob_, archive::Compression::kZstd));
+  split_ = std::make_unique<archive::TarSplitWriter>(*split_zstd_);
+  return split_->Write(head_);
+}
+
+Status LayerTarKeeper::Write(const void* buf, size_t n) {
+  if (!decided_) {
+    size_t k = std::min(n, 6 - head_.size());
+    head_.append(static_cast<const char*>(buf), k);
+    if (head_.size() < 6) return Ok();
+    STRATA_TRY(Decide());
+    buf = static_cast<const char*>(buf) + k;
+    n -= k;
+  }
+  if (n == 0) return Ok();
+  STRATA_TRY(spill_->Write(buf, n));
+  if (split_) return split_->Write(buf, n);
+  return Ok();
+}
+
+Status LayerTarKeeper::Commit(const AppliedLayer& applied, store::LayerRecord& rec,
+                              const std::optional<digest::Digest>& want) {
+  if (!decided_) STRATA_TRY(Decide());
+  if (compressed_ != (applied.compression != archive::Compression::kNone)) {
+    return Internal("layer keeper saw other bytes than the unpack");
+  }
+  rec.tar_split.reset();
+  if (split_) {
+    if (want && want->str() != applied.diff_id) {
+      return DataLoss("digest mismatch: expected " + want->str() + ", got " + applied.diff_id);
+    }
+    STRATA_TRY(split_->Finish());
+    bool usable = split_->ok() && split_->files() == applied.file_list && !applied.replaced &&
+                  applied.mode == archive::ApplyMode::kOverlayDiff &&
+                  split_->tar_size() == static_cast<uint64_t>(applied.tar_size);
+    if (usable) {
+      STRATA_TRY(split_zstd_->Close());
+      STRATA_ASSIGN_OR_RETURN(digest::Digest d, split_blob_->Commit());
+      rec.tar_split = d.str();
+      rec.blob_digest = applied.diff_id;
+      rec.blob_size = applied.tar_size;
+      rec.blob_media_type = std::string(LayerMediaType(archive::Compression::kNone));
+      return Ok();  // the spill goes unwritten
+    }
+    // The unhashed spill holds the diff ID's bytes.
+    STRATA_ASSIGN_OR_RETURN(auto d, digest::Digest::Parse(applied.diff_id));
+    STRATA_ASSIGN_OR_RETURN(digest::Digest got, spill_->Commit(d, applied.tar_size));
+    rec.blob_digest = got.str();
+    rec.blob_size = applied.tar_size;
+    rec.blob_media_type = std::string(LayerMediaType(archive::Compression::kNone));
+    return Ok();
+  }
+  STRATA_ASSIGN_OR_RETURN(content::Info info, CommitBytes(want));
+  rec.blob_digest = info.digest.str();
+  rec.blob_size = static_cast<int64_t>(info.size);
+  rec.blob_media_type = std::string(LayerMediaType(applied.compression));
+  return Ok();
+}
+
+Result<content::Info> LayerTarKeeper::CommitBytes(const std::optional<digest::Digest>& want) {
+  if (!decided_) STRATA_TRY(Decide());
+  uint64_t size = spill_->size();
+  // An unhashed spill is hashed by reading it back; a wrong digest leaves a
+  // correct but unreferenced blob for GC.
+  STRATA_ASSIGN_OR_RETURN(digest::Digest d, spill_->Commit());
+  if (want && d != *want) {
+    return DataLoss("digest mismatch: expected " + want->str() + ", got " + d.str());
+  }
+  return content::Info{d, size};
+}
+
+namespace {
+
+// Owns a chain of readers and checks the top one's bytes against a digest:
+// at EOF, or as soon as `size` bytes were read when the size is known (a
+// reader of exactly that many bytes may never ask for more).
+class VerifiedLayerReader : public Reader {
+ public:
+  VerifiedLayerReader(std::vector<std::unique_ptr<Reader>> chain, std::string want, int64_t size,
+                      std::string what)
+      : chain_(std::move(chain)),
+        hr_(*chain_.back()),
+        want_(std::move(want)),
+        size_(size),
+        what_(std::move(what)) {}
+  Result<size_t> Read(void* buf, size_t n) override {
+    STRATA_ASSIGN_OR_RETURN(size_t k, hr_.Read(buf, n));
+    bool at_end = (k == 0 && n > 0) || (size_ >= 0 && hr_.size() == static_cast<uint64_t>(size_));
+    if (at_end && !checked_) {
+      checked_ = true;
+      if (hr_.Sum().str() != want_) {
+        return DataLoss(what_ + " does not match its diff ID " + want_ + " (got " +
+                        hr_.Sum().str() + ")");
+      }
+    }
+    return k;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Reader>> chain_;
+  digest::HashingReader hr_;
+  std::string want_;
+  int64_t size_;
+  std::string what_;
+  bool checked_ = false;
+};
+
+}  // namespace
+
+Result<LayerTar> OpenLayerTar(Store& s, const store::LayerRecord& layer) {
+  std::vector<std::unique_ptr<Reader>> chain;
+  LayerTar out;
+  std::string what = "layer " + layer.diff_id;
+  if (layer.tar_split) {
+    STRATA_ASSIGN_OR_RETURN(auto sd, digest::Digest::Parse(*layer.tar_split));
+    STRATA_ASSIGN_OR_RETURN(snapshot::Snapshotter * snaps, s.snapshots());
+    STRATA_ASSIGN_OR_RETURN(std::string dir, snaps->CommittedDir(layer.chain_id));
+    STRATA_ASSIGN_OR_RETURN(auto blob, s.content().Open(sd, /*verify=*/true));
+    chain.push_back(std::move(blob));
+    STRATA_ASSIGN_OR_RETURN(auto dec,
+                            archive::NewDecompressor(*chain.back(), archive::Compression::kZstd));
+    chain.push_back(std::move(dec));
+    STRATA_ASSIGN_OR_RETURN(auto tar, archive::TarSplitReader::Open(*chain.back(), dir));
+    chain.push_back(std::move(tar));
+    out.size = layer.blob_size.value_or(-1);
+    what += " (rebuilt from its files)";
+  } else {
+    if (!layer.blob_digest) return NotFound("layer " + layer.chain_id + " has no stored blob");
+    STRATA_ASSIGN_OR_RETURN(auto bd, digest::Digest::Parse(*layer.blob_digest));
+    STRATA_ASSIGN_OR_RETURN(auto blob, s.content().Open(bd, /*verify=*/false));
+    chain.push_back(std::move(blob));
+    if (*layer.blob_digest == layer.diff_id) {
+      STRATA_ASSIGN_OR_RETURN(auto info, s.content().Stat(bd));
+      out.size = static_cast<int64_t>(info.size);
+    } else {
+      STRATA_ASSIGN_OR_RETURN(auto dec, archive::NewDecompressingReader(*chain.back()));
+      chain.push_back(std::move(dec));
+    }
+  }
+  out.reader =
+      std::make_unique<VerifiedLayerReader>(std::move(chain), layer.diff_id, out.size, what);
+  return out;
 }
 
 }  // namespace strata::engine

@@ -7,6 +7,9 @@
 #include <string>
 
 #include "archive/apply.h"
+#include "archive/compression.h"
+#include "archive/tar_split.h"
+#include "content/local_store.h"
 #include "engine/store.h"
 #include "store/metadata.h"
 #include "util/io.h"
@@ -32,9 +35,15 @@ Result<store::LayerRecord> UnpackLayer(Store& s, Reader& in, const UnpackOptions
 // What applying one layer stream produced.
 struct AppliedLayer {
   std::string diff_id;
+  int64_t tar_size = 0;           // bytes of the uncompressed tar
   int64_t size = 0;               // as docker counts it
   std::string compressed_digest;  // empty when the stream was not compressed
   int64_t compressed_size = 0;
+  archive::Compression compression = archive::Compression::kNone;
+  // What the apply wrote, for LayerTarKeeper (archive::ApplyStats).
+  digest::Digest file_list;
+  bool replaced = false;
+  archive::ApplyMode mode = archive::ApplyMode::kMerged;
 };
 
 // Applies a (compressed) layer stream onto dir in the given mode, reading the
@@ -50,6 +59,49 @@ Result<store::LayerRecord> CommitStagedLayer(Store& s, const std::string& staged
                                              const AppliedLayer& applied,
                                              const std::optional<std::string>& parent,
                                              const std::string& label);
+
+// Keeps what it takes to give a layer's blob back later, from the layer's
+// bytes as they stream past the unpack (tee them in). For an uncompressed tar
+// unpacked as an overlay diff that is only its tar-split: the tar is rebuilt
+// from the split and the snapshot (archive/tar_split.h), so a load writes the
+// layer's data once, not twice. Otherwise (compressed input, duplicate
+// entries, sparse files, the copy driver) the bytes themselves become the
+// blob. Nothing is left behind if it is destroyed before Commit.
+class LayerTarKeeper : public Writer {
+ public:
+  static Result<std::unique_ptr<LayerTarKeeper>> Create(Store& s);
+  ~LayerTarKeeper() override;
+  using Writer::Write;
+  Status Write(const void* buf, size_t n) override;
+  // `applied` describes the unpack of exactly the bytes written here. Makes
+  // what is kept durable and sets rec's blob_* and tar_split fields; `want`,
+  // if set, is the digest the bytes must have (an OCI layout's blob name).
+  Status Commit(const AppliedLayer& applied, store::LayerRecord& rec,
+                const std::optional<digest::Digest>& want = std::nullopt);
+  // For bytes that turned out not to be a layer: keeps them as a blob.
+  Result<content::Info> CommitBytes(const std::optional<digest::Digest>& want = std::nullopt);
+
+ private:
+  LayerTarKeeper() = default;
+  Status Decide();
+  Store* store_ = nullptr;
+  std::string head_;  // the first bytes, until the compression is known
+  bool decided_ = false;
+  bool compressed_ = false;
+  std::optional<content::IngestWriter> spill_;
+  std::optional<content::IngestWriter> split_blob_;
+  std::unique_ptr<archive::ClosingWriter> split_zstd_;
+  std::unique_ptr<archive::TarSplitWriter> split_;
+};
+
+// A layer's uncompressed tar, whatever the store keeps of it: the blob,
+// decompressed if need be, or the tar regenerated from its tar-split. The
+// reader fails at its end unless the bytes hash to the layer's diff ID.
+struct LayerTar {
+  std::unique_ptr<Reader> reader;
+  int64_t size = -1;  // -1 when only decompressing would tell
+};
+Result<LayerTar> OpenLayerTar(Store& s, const store::LayerRecord& layer);
 
 // chain ID of diff_id on top of parent (OCI image spec, config.md).
 std::string ChainIdOf(const std::optional<std::string>& parent_chain, const std::string& diff_id);

@@ -25,10 +25,12 @@ struct Member {
 // A large member unpacked while it streamed by, before the manifest (which
 // docker writes last) said which image and parent it belongs to.
 struct Staged {
-  std::unique_ptr<TempDir> dir;  // holds "fs", the overlay upper dir
+  std::unique_ptr<TempDir> dir;            // holds "fs", the overlay upper dir
+  std::unique_ptr<LayerTarKeeper> keeper;  // what stays of the member's bytes
   AppliedLayer applied;
-  std::optional<Error> error;  // why it is not a usable layer
-  bool used = false;
+  std::optional<Error> error;             // why it is not a usable layer
+  digest::Digest want;                    // the digest its OCI layout path names, if any
+  std::optional<store::LayerRecord> rec;  // once committed as a layer
 };
 
 std::string CleanPath(std::string p) {
@@ -123,14 +125,18 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
       small[path] = std::move(*data);
       continue;
     }
-    STRATA_ASSIGN_OR_RETURN(auto w, s.content().Ingest());
     if (stage) {
+      // Unpacked as it streams by; the keeper holds on to what the blob
+      // needs (for a plain tar, only its tar-split) until the manifest says
+      // the member is a layer.
       Staged st;
+      st.want = want;
       STRATA_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(s.TmpDir(), "load-"));
       st.dir = std::make_unique<TempDir>(std::move(tmp));
       std::string fs = st.dir->path() + "/fs";
       STRATA_TRY(MakeDirs(fs));
-      TeeReader raw(tar.content(), w);
+      STRATA_ASSIGN_OR_RETURN(st.keeper, LayerTarKeeper::Create(s));
+      TeeReader raw(tar.content(), *st.keeper);
       auto applied = ApplyLayerStream(raw, fs, archive::ApplyMode::kOverlayDiff, path, nullptr);
       if (applied) {
         st.applied = std::move(*applied);
@@ -138,14 +144,15 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
         st.error = std::move(applied).error();
         st.dir.reset();
       }
-      CountingWriter sink;  // the rest of the member still belongs in the blob
+      CountingWriter sink;  // the rest of the member still belongs to the keeper
       auto rest = Copy(raw, sink);
       if (!rest) return fail(std::move(rest).error());
       staged[path] = std::move(st);
-    } else {
-      auto copied = Copy(tar.content(), w);
-      if (!copied) return fail(std::move(copied).error());
+      continue;
     }
+    STRATA_ASSIGN_OR_RETURN(auto w, s.content().Ingest());
+    auto copied = Copy(tar.content(), w);
+    if (!copied) return fail(std::move(copied).error());
     auto committed = w.Commit(want);
     if (!committed) return fail(std::move(committed).error().Wrap(path));
     members[path] = Member{committed->str(), e.size};
@@ -158,6 +165,15 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
   auto member = [&](const std::string& p) -> Result<Member> {
     std::string rp = resolve(p);
     if (auto it = members.find(rp); it != members.end()) return it->second;
+    if (auto st = staged.find(rp); st != staged.end() && st->second.keeper) {
+      // A large member used as something other than a layer: keep its bytes.
+      auto info = st->second.keeper->CommitBytes(
+          st->second.want.empty() ? std::nullopt : std::optional(st->second.want));
+      st->second.keeper.reset();
+      if (!info) return fail(std::move(info).error().Wrap(rp));
+      members[rp] = Member{info->digest.str(), static_cast<int64_t>(info->size)};
+      return members[rp];
+    }
     auto sm = small.find(rp);
     if (sm == small.end()) return NotFound("open " + p + ": no such file or directory");
     STRATA_ASSIGN_OR_RETURN(auto d, s.content().Put(sm->second));
@@ -231,33 +247,55 @@ Result<std::vector<std::string>> LoadImages(Store& s, Reader& raw_in) {
       if (existing && snaps->Stat(chain)) {
         layers.push_back(*existing);
       } else if (auto sp = staged.find(resolve(t.layer_paths[i]));
-                 sp != staged.end() && (sp->second.error || !sp->second.used)) {
+                 sp != staged.end() && (sp->second.error || !sp->second.rec)) {
         Staged& st = sp->second;
         if (st.error) return fail(*st.error);
         if (st.applied.diff_id != diff_ids[i]) {
           return DataLoss("invalid diffID for layer " + std::to_string(i) + ": expected \"" +
                           diff_ids[i] + "\", got \"" + st.applied.diff_id + "\"");
         }
-        STRATA_ASSIGN_OR_RETURN(auto lm, member(t.layer_paths[i]));
-        STRATA_ASSIGN_OR_RETURN(
-            auto rec, CommitStagedLayer(s, st.dir->path() + "/fs", st.applied, parent, lm.digest));
-        st.used = true;
-        KeepBlob(rec, lm);
+        STRATA_ASSIGN_OR_RETURN(auto rec, CommitStagedLayer(s, st.dir->path() + "/fs", st.applied,
+                                                            parent, st.applied.diff_id));
+        // After the snapshot: a tar-split is only good with the files beside it.
+        auto kept = st.keeper->Commit(st.applied, rec,
+                                      st.want.empty() ? std::nullopt : std::optional(st.want));
+        if (!kept) return fail(std::move(kept).error().Wrap(t.layer_paths[i]));
+        st.keeper.reset();
+        st.rec = rec;
         layers.push_back(rec);
       } else {
-        STRATA_ASSIGN_OR_RETURN(auto lm, member(t.layer_paths[i]));
-        STRATA_ASSIGN_OR_RETURN(auto bd, digest::Digest::Parse(lm.digest));
-        STRATA_ASSIGN_OR_RETURN(auto r, s.content().Open(bd, /*verify=*/false));
         UnpackOptions uo;
         uo.parent_chain_id = parent;
-        uo.label = lm.digest;
+        std::unique_ptr<Reader> r;
+        std::optional<store::LayerRecord> same;  // this member, unpacked before
+        Member lm;
+        if (sp != staged.end() && sp->second.rec) {
+          // The same layer again on another parent: read it back from its
+          // first snapshot, and share its blob or tar-split.
+          same = sp->second.rec;
+          STRATA_ASSIGN_OR_RETURN(LayerTar lt, OpenLayerTar(s, *same));
+          r = std::move(lt.reader);
+          uo.label = same->diff_id;
+        } else {
+          STRATA_ASSIGN_OR_RETURN(lm, member(t.layer_paths[i]));
+          STRATA_ASSIGN_OR_RETURN(auto bd, digest::Digest::Parse(lm.digest));
+          STRATA_ASSIGN_OR_RETURN(r, s.content().Open(bd, /*verify=*/false));
+          uo.label = lm.digest;
+        }
         auto rec = UnpackLayer(s, *r, uo);
         if (!rec) return std::move(rec).error();
         if (rec->diff_id != diff_ids[i]) {
           return DataLoss("invalid diffID for layer " + std::to_string(i) + ": expected \"" +
                           diff_ids[i] + "\", got \"" + rec->diff_id + "\"");
         }
-        KeepBlob(*rec, lm);
+        if (same) {
+          rec->blob_digest = same->blob_digest;
+          rec->blob_size = same->blob_size;
+          rec->blob_media_type = same->blob_media_type;
+          rec->tar_split = same->tar_split;
+        } else {
+          KeepBlob(*rec, lm);
+        }
         layers.push_back(*rec);
       }
       size += layers.back().size;

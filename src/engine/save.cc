@@ -9,6 +9,7 @@
 #include "engine/archive_io.h"
 #include "engine/docker_json.h"
 #include "engine/images.h"
+#include "engine/layers.h"
 #include "image/reference.h"
 #include "util/fs.h"
 
@@ -139,34 +140,24 @@ Status SaveImages(Store& s, const std::vector<std::string>& names, Writer& out) 
     for (auto& l : layers) {
       std::string lhex = l.diff_id.substr(7);
       layer_paths.push_back("blobs/sha256/" + lhex);
-      if (!l.blob_digest) return Unimplemented("layer " + l.chain_id + " has no stored blob");
-      STRATA_ASSIGN_OR_RETURN(auto bd, digest::Digest::Parse(*l.blob_digest));
-      int64_t size = 0;
-      if (*l.blob_digest == l.diff_id) {
-        STRATA_ASSIGN_OR_RETURN(auto info, s.content().Stat(bd));
-        size = static_cast<int64_t>(info.size);
-        if (written.insert(l.diff_id).second) {
-          STRATA_ASSIGN_OR_RETURN(auto r, s.content().Open(bd, /*verify=*/false));
-          STRATA_TRY(aw.FileFrom("blobs/sha256/" + lhex, *r, size));
-        }
-      } else {
+      STRATA_ASSIGN_OR_RETURN(LayerTar lt, OpenLayerTar(s, l));
+      int64_t size = lt.size;
+      std::optional<TempDir> scratch;
+      if (size < 0) {
         // A compressed blob: docker archives carry layers uncompressed, and a
         // tar header needs the size first, so inflate to a scratch file.
         STRATA_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(s.TmpDir(), "save-"));
-        std::string path = tmp.path() + "/layer";
-        {
-          STRATA_ASSIGN_OR_RETURN(auto r, s.content().Open(bd, true));
-          STRATA_ASSIGN_OR_RETURN(auto dec, archive::NewDecompressingReader(*r));
-          STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC));
-          FdWriter w(fd.get());
-          STRATA_ASSIGN_OR_RETURN(uint64_t n, Copy(*dec, w));
-          size = static_cast<int64_t>(n);
-        }
-        if (written.insert(l.diff_id).second) {
-          STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
-          FdReader r(fd.get());
-          STRATA_TRY(aw.FileFrom("blobs/sha256/" + lhex, r, size));
-        }
+        scratch.emplace(std::move(tmp));
+        std::string path = scratch->path() + "/layer";
+        STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDWR | O_CREAT | O_TRUNC));
+        FdWriter w(fd.get());
+        STRATA_ASSIGN_OR_RETURN(uint64_t n, Copy(*lt.reader, w));
+        size = static_cast<int64_t>(n);
+        STRATA_ASSIGN_OR_RETURN(UniqueFd rfd, OpenFile(path, O_RDONLY));
+        lt.reader = std::make_unique<OwnedFdReader>(std::move(rfd));
+      }
+      if (written.insert(l.diff_id).second) {
+        STRATA_TRY(aw.FileFrom("blobs/sha256/" + lhex, *lt.reader, size));
       }
       manifest["layers"].push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
                                     {"digest", l.diff_id},

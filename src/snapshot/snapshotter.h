@@ -65,6 +65,10 @@ class Snapshotter {
   // Directory into which a layer is applied for active `key`: the overlay
   // upper dir (whiteouts as 0/0 char devices) or the copy driver's full tree.
   virtual Result<std::string> Dir(const std::string& key) = 0;
+  // The files of committed snapshot `name` as its layer left them (the
+  // overlay upper dir, or the copy driver's full tree), for reading only:
+  // regenerating a layer tar from its tar-split reads them.
+  virtual Result<std::string> CommittedDir(const std::string& name) = 0;
   // Makes active `key` the committed snapshot `name`, atomically: after a
   // crash exactly one of the two exists. The key is gone afterwards.
   virtual Status Commit(const std::string& name, const std::string& key) = 0;

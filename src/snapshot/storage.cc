@@ -407,6 +407,14 @@ Result<std::string> LocalSnapshotter::Dir(const std::string& key) {
   return storage_.FsDir(chain.self.id);
 }
 
+Result<std::string> LocalSnapshotter::CommittedDir(const std::string& name) {
+  STRATA_ASSIGN_OR_RETURN(Chain chain, storage_.Get(name));
+  if (chain.self.info.kind != Kind::kCommitted) {
+    return FailedPrecondition("snapshot " + name + " is not committed");
+  }
+  return storage_.FsDir(chain.self.id);
+}
+
 Status LocalSnapshotter::Commit(const std::string& name, const std::string& key) {
   return storage_.Commit(name, key);
 }

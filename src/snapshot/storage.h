@@ -82,6 +82,7 @@ class LocalSnapshotter : public Snapshotter {
   Result<std::vector<Mount>> View(const std::string& key, const std::string& parent) override;
   Result<std::vector<Mount>> Mounts(const std::string& key) override;
   Result<std::string> Dir(const std::string& key) override;
+  Result<std::string> CommittedDir(const std::string& name) override;
   Status Commit(const std::string& name, const std::string& key) override;
   Status Remove(const std::string& key_or_name) override;
   Result<Info> Stat(const std::string& key_or_name) override;

@@ -9,7 +9,8 @@ namespace strata::store {
 namespace {
 
 constexpr const char* kLayerCols =
-    "chain_id, diff_id, parent_chain_id, size, blob_digest, blob_media_type, blob_size";
+    "chain_id, diff_id, parent_chain_id, size, blob_digest, blob_media_type, blob_size, "
+    "tar_split";
 
 LayerRecord ReadLayer(const Stmt& s) {
   LayerRecord l;
@@ -20,6 +21,7 @@ LayerRecord ReadLayer(const Stmt& s) {
   l.blob_digest = s.OptText(4);
   l.blob_media_type = s.OptText(5);
   if (!s.IsNull(6)) l.blob_size = s.Int(6);
+  l.tar_split = s.OptText(7);
   return l;
 }
 
@@ -65,11 +67,12 @@ Result<std::optional<LayerRecord>> Metadata::GetLayer(const std::string& chain_i
 Status Metadata::PutLayer(const LayerRecord& l) {
   STRATA_ASSIGN_OR_RETURN(
       Stmt s, db_.Prepare("INSERT INTO layers (chain_id, diff_id, parent_chain_id, size, "
-                          "blob_digest, blob_media_type, blob_size, created_at) "
-                          "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(chain_id) DO UPDATE SET "
+                          "blob_digest, blob_media_type, blob_size, created_at, tar_split) "
+                          "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(chain_id) DO UPDATE SET "
                           "blob_digest=excluded.blob_digest, "
                           "blob_media_type=excluded.blob_media_type, "
-                          "blob_size=excluded.blob_size WHERE layers.blob_digest IS NULL"));
+                          "blob_size=excluded.blob_size, tar_split=excluded.tar_split "
+                          "WHERE layers.blob_digest IS NULL"));
   s.Bind(1, l.chain_id).Bind(2, l.diff_id).BindOpt(3, l.parent_chain_id).Bind(4, l.size);
   s.BindOpt(5, l.blob_digest).BindOpt(6, l.blob_media_type);
   if (l.blob_size) {
@@ -78,6 +81,7 @@ Status Metadata::PutLayer(const LayerRecord& l) {
     s.BindNull(7);
   }
   s.Bind(8, NowSeconds());
+  s.BindOpt(9, l.tar_split);
   return s.Run();
 }
 

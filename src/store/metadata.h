@@ -21,6 +21,9 @@ struct LayerRecord {
   std::optional<std::string> blob_digest;
   std::optional<std::string> blob_media_type;
   std::optional<int64_t> blob_size;
+  // Set when the uncompressed blob is not stored but regenerated from this
+  // tar-split blob and the snapshot (schema.sql, migration 2).
+  std::optional<std::string> tar_split;
 };
 
 struct ImageRecord {

@@ -44,3 +44,10 @@ CREATE TABLE repo_digests (
   image_id TEXT NOT NULL REFERENCES images(id)
 );
 CREATE INDEX repo_digests_image ON repo_digests(image_id);
+
+-- migration 2
+-- A layer loaded from an uncompressed tar keeps only its tar-split (headers
+-- and padding, archive/tar_split.h) as a blob in content/, not the tar: the
+-- tar is regenerated from the split and the layer's snapshot on save or push.
+-- Then blob_digest = diff_id names a blob that content/ does not hold.
+ALTER TABLE layers ADD COLUMN tar_split TEXT;  -- digest of the split blob

@@ -1,7 +1,9 @@
 #include "util/fs.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +27,22 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   auto data = ReadAll(r, max_bytes);
   if (!data) return std::move(data).error().Wrap("read " + path);
   return data;
+}
+
+Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, uint64_t flags, int* err_out) {
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const char* p = path.empty() ? "." : path.c_str();
+  for (int attempt = 0;; ++attempt) {
+    long fd = ::syscall(SYS_openat2, root_fd, p, &how, sizeof(how));
+    if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+    int err = errno;
+    // openat2 fails with EAGAIN when a rename raced the resolution: retry.
+    if (err == EAGAIN && attempt < 16) continue;
+    if (err_out != nullptr) *err_out = err;
+    return ErrnoError("open \"" + path + "\" in root", err);
+  }
 }
 
 Status FsyncDir(const std::string& dir) {

@@ -12,6 +12,11 @@
 namespace strata {
 
 Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode = 0644);
+// Opens path relative to root_fd with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
+// absolute symlinks and `..` resolve as if root_fd were `/`, so nothing
+// outside the tree is reachable. "" opens the root itself. *err_out gets errno.
+Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, uint64_t flags,
+                            int* err_out = nullptr);
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64 << 20);
 // Writes data to path atomically: a reader sees the old or the new file.
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);

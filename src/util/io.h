@@ -37,6 +37,17 @@ class FdReader : public Reader {
   int fd_;
 };
 
+// Reads from an fd it owns (closed with the reader).
+class OwnedFdReader : public Reader {
+ public:
+  explicit OwnedFdReader(UniqueFd fd) : fd_(std::move(fd)), r_(fd_.get()) {}
+  Result<size_t> Read(void* buf, size_t n) override { return r_.Read(buf, n); }
+
+ private:
+  UniqueFd fd_;
+  FdReader r_;
+};
+
 // Writes to a borrowed fd (not closed).
 class FdWriter : public Writer {
  public:
