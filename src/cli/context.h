@@ -33,6 +33,10 @@ struct Context {
 void RegisterImageCommands(CLI::App& app, Context& ctx);
 void RegisterArchiveCommands(CLI::App& app, Context& ctx);
 void RegisterSystemCommands(CLI::App& app, Context& ctx);
+// pull, push, login, logout (commands/registry.cc).
+void RegisterRegistryCommands(CLI::App& app, Context& ctx);
+// build and the Dockerfile debug commands (commands/build.cc).
+void RegisterBuildCommands(CLI::App& app, Context& ctx);
 
 // Writes a whole string to stdout.
 void Out(const std::string& s);

@@ -48,6 +48,8 @@ int Main(int argc, char** argv) {
   RegisterImageCommands(app, ctx);
   RegisterArchiveCommands(app, ctx);
   RegisterSystemCommands(app, ctx);
+  RegisterRegistryCommands(app, ctx);
+  RegisterBuildCommands(app, ctx);
   // pflag accepts "-H=false" and "-f={{.ID}}"; CLI11 wants the value apart.
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) {
