@@ -1,6 +1,7 @@
 #include "engine/docker_json.h"
 
 #include "image/go_json.h"
+#include "snapshot/storage.h"
 
 namespace strata::engine {
 
@@ -50,8 +51,16 @@ ojson ContainerConfigForInspect(const ojson& c) {
 ojson GraphDriverForInspect(Store& s, const store::ImageRecord& img) {
   ojson g = ojson::object();
   g["Data"] = nullptr;
-  auto snaps = s.snapshots();
-  g["Name"] = snaps ? std::string((*snaps)->Driver()) : std::string();
+  // The driver a root was created with is recorded on disk; reading it spares inspect the
+  // snapshotter's open (exclusive lock, crash recovery, directory fsync). Only a root that
+  // has no snapshots yet needs the open, which picks and records the driver.
+  auto stored = snapshot::Storage::StoredDriver(s.root());
+  if (stored && !stored->empty()) {
+    g["Name"] = *stored;
+  } else {
+    auto snaps = s.snapshots();
+    g["Name"] = snaps ? std::string((*snaps)->Driver()) : std::string();
+  }
   (void)img;
   return g;
 }

@@ -2492,6 +2492,25 @@ Status Template::Execute(const Json& data, Writer& out, const ExecuteOptions& op
   return Ok();
 }
 
+std::optional<std::vector<Template::Piece>> Template::PlainFields() const {
+  std::vector<Piece> out;
+  for (const auto& n : root_->nodes) {
+    if (n->type == NodeType::kText) {
+      out.push_back({false, n->text});
+      continue;
+    }
+    if (n->type != NodeType::kAction) return std::nullopt;
+    const Node& pipe = *n->pipe;
+    if (!pipe.decls.empty() || pipe.nodes.size() != 1) return std::nullopt;
+    const Node& cmd = *pipe.nodes[0];
+    if (cmd.nodes.size() != 1) return std::nullopt;
+    const Node& field = *cmd.nodes[0];
+    if (field.type != NodeType::kField || field.idents.size() != 1) return std::nullopt;
+    out.push_back({true, field.idents[0]});
+  }
+  return out;
+}
+
 Result<std::string> Template::Execute(const Json& data, const ExecuteOptions& options) const {
   Output output(nullptr, options.limits.max_output);
   State state(root_->text, &output, options);

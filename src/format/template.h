@@ -6,8 +6,10 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/io.h"
 #include "util/result.h"
@@ -55,6 +57,16 @@ class Template {
   Result<std::string> Execute(const Json& data, const ExecuteOptions& options = {}) const;
   // Streams the output to `out` in chunks; on error, part of the output may have been written.
   Status Execute(const Json& data, Writer& out, const ExecuteOptions& options = {}) const;
+
+  // One piece of a plain template: literal text, or a top-level field access (`{{.ID}}`).
+  struct Piece {
+    bool is_field = false;
+    std::string text;  // the literal text, or the field name
+  };
+  // The template as text and `{{.Field}}` actions, when that is all it is (docker's default
+  // table formats are). Callers whose rows are strings can then render without JSON values;
+  // anything else (functions, pipelines, nested fields, control flow) gives nullopt.
+  std::optional<std::vector<Piece>> PlainFields() const;
 
  private:
   explicit Template(std::shared_ptr<const Node> root) : root_(std::move(root)) {}

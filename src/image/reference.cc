@@ -432,6 +432,49 @@ Result<Reference> ParseAnyReference(std::string_view s) {
   return ParseNormalizedNamed(s);
 }
 
+std::optional<FamiliarParts> SplitCanonical(std::string_view s) {
+  FamiliarParts out;
+  if (size_t at = s.find('@'); at != std::string_view::npos) {
+    out.digest = s.substr(at + 1);
+    s = s.substr(0, at);
+    // Only the common sha256 form; other algorithms take the full parser.
+    if (out.digest.size() != 71 || !out.digest.starts_with("sha256:") ||
+        !IsIdentifier(out.digest.substr(7))) {
+      return std::nullopt;
+    }
+  }
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+  std::string_view domain = s.substr(0, slash);
+  // What SplitDockerDomain keeps as a domain; the legacy Docker Hub name is rewritten there.
+  if (domain == kLegacyDefaultDomain) return std::nullopt;
+  if (domain != "localhost" && domain.find_first_of(".:") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view name = s;
+  size_t last_slash = s.rfind('/');
+  if (size_t colon = s.rfind(':'); colon != std::string_view::npos && colon > last_slash) {
+    out.tag = s.substr(colon + 1);
+    name = s.substr(0, colon);
+    if (!IsValidTag(out.tag)) return std::nullopt;
+  }
+  std::string_view path = name.substr(slash + 1);
+  if (path.empty() || path.front() == '/' || path.back() == '/') return std::nullopt;
+  for (char c : path) {
+    bool ok = IsDigit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '_' || c == '-' || c == '/';
+    if (!ok) return std::nullopt;
+  }
+  out.name = name;
+  if (domain == kDefaultDomain) {
+    out.name = path;
+    if (path.starts_with(kOfficialRepoPrefix) &&
+        path.find('/', kOfficialRepoPrefix.size()) == std::string_view::npos) {
+      out.name = path.substr(kOfficialRepoPrefix.size());
+    }
+  }
+  return out;
+}
+
 Reference TagNameOnly(Reference ref) {
   if (!ref.IsNameOnly()) return ref;
   return *ref.WithTag(kDefaultTag);

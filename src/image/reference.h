@@ -2,6 +2,7 @@
 // normalization, following github.com/distribution/reference, with its exact error texts.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -81,6 +82,18 @@ Result<Reference> ParseAnyReference(std::string_view s);
 
 // Adds the default tag "latest" when the reference has neither tag nor digest.
 Reference TagNameOnly(Reference ref);
+
+// The parts of a reference stored in canonical form (Reference::String() of a normalized
+// reference, e.g. "docker.io/library/busybox:latest"), as views into that string: the
+// familiar name ("busybox"), tag and digest ("" when absent). Listing 1,000 stored tags must
+// not run the full grammar 1,000 times. For a string ParseNormalizedNamed accepts, the parts
+// equal its FamiliarName(), Tag() and Digest(); a string that is not plainly canonical
+// (legacy or implied domain, other digest algorithms, unusual characters) gives nullopt and
+// the caller parses it in full. Not a validator: meant for references the store wrote.
+struct FamiliarParts {
+  std::string_view name, tag, digest;
+};
+std::optional<FamiliarParts> SplitCanonical(std::string_view canonical);
 
 // True for a full image ID: exactly 64 lowercase hex characters.
 bool IsIdentifier(std::string_view s);

@@ -72,6 +72,13 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   }
   std::unique_ptr<Db> db(new Db(raw));
   sqlite3_busy_timeout(raw, 60000);
+  // Most commands only read (images, inspect, history). By default the last connection to
+  // close a WAL database checkpoints it and deletes -wal and -shm, so every read-only
+  // command would pay for creating both files again, a checkpoint and the unlinks. A
+  // connection that never wrote leaves them in place; one that opened a write transaction
+  // checkpoints on close as before (~Db), and SQLite's auto-checkpoint still bounds the WAL.
+  // Neither setting weakens locking between processes or durability of commits.
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   // WAL lets readers run while one writer commits; synchronous=FULL makes a
   // committed transaction durable, which the store's crash safety relies on.
   STRATA_TRY(db->Exec("PRAGMA journal_mode=WAL"));
@@ -81,7 +88,10 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   return db;
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  if (wrote_) sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, nullptr);
+  sqlite3_close_v2(db_);
+}
 
 Status Db::Exec(std::string_view sql) {
   std::string s(sql);
@@ -105,6 +115,7 @@ Result<Stmt> Db::Prepare(std::string_view sql) {
 }
 
 Result<Db::Tx> Db::Begin() {
+  wrote_ = true;
   STRATA_TRY(Exec("BEGIN IMMEDIATE"));
   return Tx(this);
 }

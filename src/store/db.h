@@ -80,6 +80,7 @@ class Db {
   Status Migrate();
   sqlite3* db_;
   int version_ = 0;
+  bool wrote_ = false;  // a write transaction was begun: checkpoint on close
 };
 
 Error SqliteError(sqlite3* db, std::string_view what);

@@ -130,5 +130,68 @@ TEST(TableTest, AlignTableUsesDockerSettings) {
   EXPECT_EQ(AlignTable("A\tB\nlonger-value\tx\n"), "A              B\nlonger-value   x\n");
 }
 
+// String rows must print exactly what one JSON object per row prints, whichever path the
+// template takes (plain fields are rendered from the cells, anything else through JSON).
+TEST(TableTest, StringRowsMatchJsonRows) {
+  StringRows srows({"CreatedSince", "ID", "Repository", "Size", "Tag"});
+  std::vector<Json> jrows;
+  std::string_view shared = srows.Keep("2 weeks ago");
+  srows.Add({shared, "1234567890ab", "alpine", "7.8MB", "latest"});
+  jrows.push_back(Row("alpine", "latest", "1234567890ab", "2 weeks ago", "7.8MB"));
+  srows.Add(
+      {shared, "abcdef012345", srows.Keep("registry.example.com/team/app"), "123MB", "<none>"});
+  jrows.push_back(
+      Row("registry.example.com/team/app", "<none>", "abcdef012345", "2 weeks ago", "123MB"));
+  ASSERT_EQ(srows.size(), 2u);
+  EXPECT_EQ(srows.RowJson(1), jrows[1]);
+  ExecuteOptions typed;
+  typed.root_type = "*formatter.imageContext";
+  for (std::string format : {"", "table", kImagesFormat, "json", "{{.Repository}}:{{.Tag}}",
+                             "{{.ID}}", "table {{.ID}}\\t{{upper .Repository}}", "{{json .}}",
+                             "{{.Repository}} {{if .Tag}}x{{end}}", "plain text", "table {{.Nope}}",
+                             "{{.Repository.X}}", "{{.ID}} {{.Missing}}", "table {{.Repository",
+                             "{{$x := .ID}}{{$x}}", "{{ .ID }}|{{.Size}}\\n"}) {
+    SCOPED_TRACE(format);
+    for (const ExecuteOptions& opts : {ExecuteOptions{}, typed}) {
+      auto want = RenderRows(format, kImagesHeader, jrows, kImagesFormat, opts);
+      auto got = RenderStringRows(format, kImagesHeader, srows, kImagesFormat, opts);
+      ASSERT_EQ(want.has_value(), got.has_value());
+      if (want) {
+        EXPECT_EQ(*got, *want);
+      } else {
+        EXPECT_EQ(got.error().message, want.error().message);
+      }
+    }
+  }
+  auto out = RenderStringRows("", kImagesHeader, srows, kImagesFormat);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(*out,
+            "REPOSITORY                      TAG       IMAGE ID       CREATED       SIZE\n"
+            "alpine                          latest    1234567890ab   2 weeks ago   7.8MB\n"
+            "registry.example.com/team/app   <none>    abcdef012345   2 weeks ago   123MB\n");
+}
+
+TEST(TableTest, StringRowsUnknownFieldIsDockersError) {
+  StringRows rows({"ID"});
+  rows.Add({"abc"});
+  ExecuteOptions typed;
+  typed.root_type = "*formatter.imageContext";
+  auto out = RenderStringRows("{{.Nope}}", kImagesHeader, rows, "", typed);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().message,
+            "template parsing error: template: :1:2: executing \"\" at <.Nope>: can't evaluate "
+            "field Nope in type *formatter.imageContext");
+}
+
+TEST(TableTest, StringRowsShortRowIsPaddedWithEmptyCells) {
+  StringRows rows({"A", "B"});
+  rows.Add({"x"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.Get(0, 1), "");
+  auto out = RenderStringRows("{{.A}}-{{.B}}.", Json::object(), rows);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(*out, "x-.\n");
+}
+
 }  // namespace
 }  // namespace strata::format

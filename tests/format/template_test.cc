@@ -482,5 +482,31 @@ TEST(GoFmtTest, DockerJsonMatchesEncodingJson) {
   EXPECT_EQ(DockerJson(Json(std::string("bad\xff"))), "\"bad\\ufffd\"");
 }
 
+TEST(TemplateTest, PlainFieldsOnlyForTextAndTopLevelFields) {
+  auto t = Template::Parse("{{.Repository}}\t{{ .Tag }}:x");
+  ASSERT_TRUE(t);
+  auto p = t->PlainFields();
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->size(), 4u);
+  EXPECT_TRUE((*p)[0].is_field);
+  EXPECT_EQ((*p)[0].text, "Repository");
+  EXPECT_FALSE((*p)[1].is_field);
+  EXPECT_EQ((*p)[1].text, "\t");
+  EXPECT_EQ((*p)[2].text, "Tag");
+  EXPECT_EQ((*p)[3].text, ":x");
+  auto empty = Template::Parse("");
+  ASSERT_TRUE(empty);
+  ASSERT_TRUE(empty->PlainFields());
+  EXPECT_TRUE(empty->PlainFields()->empty());
+  for (const char* text :
+       {"{{.A.B}}", "{{json .}}", "{{.}}", "{{.A | upper}}", "{{upper .A}}", "{{if .A}}x{{end}}",
+        "{{$x := .A}}", "{{$}}", "{{\"s\"}}", "{{range .A}}{{end}}", "{{(.A)}}"}) {
+    SCOPED_TRACE(text);
+    auto u = Template::Parse(text);
+    ASSERT_TRUE(u) << u.error().message;
+    EXPECT_FALSE(u->PlainFields());
+  }
+}
+
 }  // namespace
 }  // namespace strata::format

@@ -487,5 +487,49 @@ TEST(ReferenceTest, EqualityIsByValue) {
   EXPECT_NE(*a, *d);
 }
 
+// SplitCanonical must agree with the full parser on every canonical form it accepts, and
+// accept the forms the store writes.
+TEST(ReferenceTest, SplitCanonicalAgreesWithParser) {
+  std::vector<std::string> inputs;
+  for (const auto& c : NormalizedCases()) {
+    inputs.push_back(c.canonical);
+    inputs.push_back(c.input);
+  }
+  for (const auto& c : InvalidNormalizedCases()) inputs.push_back(c.input);
+  for (const char* extra :
+       {"docker.io/library/busybox:latest", "docker.io/bench/app0001:latest",
+        "docker.io/library/a/b:v1", "index.docker.io/library/busybox:latest",
+        "docker.io/busybox:latest", "localhost/x", "localhost:5000/x/y:Tag_1.0", "[::1]:5000/x:1",
+        "example.com/x@sha512:abc", "example.com/x:t@sha256:"}) {
+    inputs.push_back(extra);
+  }
+  inputs.push_back("docker.io/library/busybox@sha256:" + kDbcc);
+  inputs.push_back("quay.io/coreos/etcd:v3@sha256:" + kDbcc);
+  int accepted = 0;
+  for (const auto& in : inputs) {
+    SCOPED_TRACE(in);
+    auto split = SplitCanonical(in);
+    auto full = ParseNormalizedNamed(in);
+    if (!split) continue;
+    ++accepted;
+    if (!full) continue;  // not a validator: only stored (valid) references matter
+    EXPECT_EQ(split->name, full->FamiliarName());
+    EXPECT_EQ(split->tag, full->Tag());
+    EXPECT_EQ(split->digest, full->Digest().str());
+  }
+  EXPECT_GE(accepted, 40);
+  auto b = SplitCanonical("docker.io/library/busybox:latest");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->name, "busybox");
+  EXPECT_EQ(b->tag, "latest");
+  EXPECT_EQ(b->digest, "");
+  // Not plainly canonical: the caller must parse in full.
+  EXPECT_FALSE(SplitCanonical("busybox:latest"));
+  EXPECT_FALSE(SplitCanonical("library/busybox"));
+  EXPECT_FALSE(SplitCanonical("index.docker.io/library/busybox"));
+  EXPECT_FALSE(SplitCanonical("docker.io/Library/busybox"));
+  EXPECT_FALSE(SplitCanonical("docker.io/library/busybox:-x"));
+}
+
 }  // namespace
 }  // namespace strata::image

@@ -184,8 +184,14 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
     for (auto& i : *list)
       if (i.parent_id) has_children.insert(*i.parent_id);
 
-    std::vector<Json> rows;
+    // docker's imageContext fields; every row is strings, so no JSON object per row.
+    format::StringRows rows({"Containers", "CreatedAt", "CreatedSince", "Digest", "ID",
+                             "Repository", "SharedSize", "Size", "Tag", "UniqueSize",
+                             "VirtualSize"});
     std::string quiet_out;
+    using Name = std::pair<std::string_view, std::string_view>;  // repo, tag
+    std::vector<Name> names;
+    std::vector<Name> digest_of_repo;  // repo, digest; sorted by repo
     for (auto& img : *list) {
       bool dangling = img.tags.empty() && img.repo_digests.empty();
       if (!o->all && dangling && has_children.count(img.id)) continue;  // intermediate
@@ -207,16 +213,36 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
       }
       if (!keep) continue;
       // One row per tag; digest-only references give <none> tags; neither
-      // gives a dangling <none>:<none> row.
-      std::vector<std::pair<std::string, std::string>> names;  // repo, tag
-      std::map<std::string, std::string> digest_of_repo;
+      // gives a dangling <none>:<none> row. Stored references are canonical,
+      // so they split without the full grammar (SplitCanonical); the views
+      // point into `list` or into strings `rows` keeps.
+      names.clear();
+      digest_of_repo.clear();
       for (auto& d : img.repo_digests) {
-        if (auto r = image::ParseNormalizedNamed(d))
-          digest_of_repo[r->FamiliarName()] = r->Digest().str();
+        Name nd;
+        if (auto p = image::SplitCanonical(d)) {
+          nd = {p->name, p->digest};
+        } else if (auto r = image::ParseNormalizedNamed(d)) {
+          nd = {rows.Keep(r->FamiliarName()), rows.Keep(r->Digest().str())};
+        } else {
+          continue;
+        }
+        // Like a std::map: one digest per repository, the last one wins.
+        auto it = std::lower_bound(digest_of_repo.begin(), digest_of_repo.end(), nd,
+                                   [](auto& a, auto& b) { return a.first < b.first; });
+        if (it != digest_of_repo.end() && it->first == nd.first) {
+          it->second = nd.second;
+        } else {
+          digest_of_repo.insert(it, nd);
+        }
       }
-      for (auto& t : img.tags)
-        if (auto r = image::ParseNormalizedNamed(t))
-          names.emplace_back(r->FamiliarName(), r->Tag());
+      for (auto& t : img.tags) {
+        if (auto p = image::SplitCanonical(t)) {
+          names.emplace_back(p->name, p->tag);
+        } else if (auto r = image::ParseNormalizedNamed(t)) {
+          names.emplace_back(rows.Keep(r->FamiliarName()), rows.Keep(r->Tag()));
+        }
+      }
       for (auto& [repo, dg] : digest_of_repo) {
         bool tagged =
             std::any_of(names.begin(), names.end(), [&](auto& n) { return n.first == repo; });
@@ -224,14 +250,14 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
       }
       auto ref_ranges = filters->equal_range("reference");
       if (ref_ranges.first != ref_ranges.second) {
-        std::vector<std::pair<std::string, std::string>> kept;
+        std::vector<Name> kept;
         for (auto& n : names) {
+          std::string name(n.first), name_tag = name + ":" + std::string(n.second);
           for (auto it = ref_ranges.first; it != ref_ranges.second; ++it) {
-            std::string pat = it->second;
+            const std::string& pat = it->second;
             // reference.FamiliarMatch: path.Match on "name:tag", then on "name".
-            bool match =
-                fnmatch(pat.c_str(), (n.first + ":" + n.second).c_str(), FNM_PATHNAME) == 0 ||
-                fnmatch(pat.c_str(), n.first.c_str(), FNM_PATHNAME) == 0;
+            bool match = fnmatch(pat.c_str(), name_tag.c_str(), FNM_PATHNAME) == 0 ||
+                         fnmatch(pat.c_str(), name.c_str(), FNM_PATHNAME) == 0;
             if (match) {
               kept.push_back(n);
               break;
@@ -242,26 +268,24 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
         names = kept;
       }
       if (names.empty()) names.emplace_back("<none>", "<none>");
-      if (o->quiet) {  // IDs only: no row objects to build
-        for (size_t i = 0; i < names.size(); ++i) quiet_out += TruncId(img.id, o->no_trunc) + "\n";
+      if (o->quiet) {  // IDs only: no rows to build
+        std::string id = TruncId(img.id, o->no_trunc) + "\n";
+        for (size_t i = 0; i < names.size(); ++i) quiet_out += id;
         continue;
       }
       // Fields shared by every row of this image are computed once.
-      Json base;
-      base["Containers"] = "N/A";
-      base["CreatedAt"] = GoTimeString(img.created);
-      base["CreatedSince"] = CreatedSince(img.created);
-      base["ID"] = TruncId(img.id, o->no_trunc);
-      base["SharedSize"] = "N/A";
-      base["Size"] = HumanSizeWithPrecision(static_cast<double>(img.size), 3);
-      base["UniqueSize"] = "N/A";
-      base["VirtualSize"] = HumanSize(static_cast<double>(img.size));
+      std::string_view created_at = rows.Keep(GoTimeString(img.created));
+      std::string_view created_since = rows.Keep(CreatedSince(img.created));
+      std::string_view id = rows.Keep(TruncId(img.id, o->no_trunc));
+      std::string_view size = rows.Keep(HumanSizeWithPrecision(static_cast<double>(img.size), 3));
+      std::string_view virtual_size = rows.Keep(HumanSize(static_cast<double>(img.size)));
       for (auto& [repo, tag] : names) {
-        Json row = base;
-        row["Digest"] = digest_of_repo.count(repo) ? digest_of_repo[repo] : "<none>";
-        row["Repository"] = repo;
-        row["Tag"] = tag;
-        rows.push_back(std::move(row));
+        std::string_view digest = "<none>";
+        auto it = std::lower_bound(digest_of_repo.begin(), digest_of_repo.end(), repo,
+                                   [](auto& a, std::string_view b) { return a.first < b; });
+        if (it != digest_of_repo.end() && it->first == repo) digest = it->second;
+        rows.Add({"N/A", created_at, created_since, digest, id, repo, "N/A", size, tag, "N/A",
+                  virtual_size});
       }
     }
     if (o->quiet) return Out(quiet_out);
@@ -280,8 +304,14 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
         o->digests
             ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
             : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
-    if (auto st = PrintRows(o->format, header, rows, def, "*formatter.imageContext"); !st) {
-      ctx.FailPlain(st.error().message);
+    format::ExecuteOptions opts;
+    opts.root_type = "*formatter.imageContext";
+    auto out =
+        format::RenderStringRows(o->format.empty() ? def : o->format, header, rows, def, opts);
+    if (!out) {
+      ctx.FailPlain(out.error().message);
+    } else {
+      Out(*out);
     }
   });
 }
