@@ -8,6 +8,7 @@
 #include "archive/compression.h"
 #include "archive/tar_split.h"
 #include "digest/hasher.h"
+#include "util/threaded_reader.h"
 
 namespace strata::engine {
 
@@ -65,15 +66,19 @@ Result<AppliedLayer> ApplyLayerStream(Reader& in, const std::string& dir, archiv
     tee = std::make_unique<TeeReader>(uncompressed, *tee_uncompressed);
     src = tee.get();
   }
+  // Reading, decompressing and hashing run on a second thread while this one
+  // writes files: the two halves cost about the same.
+  ThreadedReader pipe(*src);
   archive::ApplyOptions aopts;
   aopts.mode = mode;
   aopts.label = label;
-  auto stats = archive::ApplyLayer(*src, dir, aopts);
+  auto stats = archive::ApplyLayer(pipe, dir, aopts);
   if (!stats) return std::move(stats).error();
   // Drain what follows the tar's end-of-archive blocks so the digests cover
   // the whole stream.
   CountingWriter sink;
-  STRATA_TRY_CTX(Copy(*src, sink), "apply layer " + label);
+  STRATA_TRY_CTX(Copy(pipe, sink), "apply layer " + label);
+  pipe.Join();  // the hashers below are the producer's until here
   AppliedLayer out;
   out.diff_id = uncompressed.Sum().str();
   out.tar_size = static_cast<int64_t>(uncompressed.size());
