@@ -193,6 +193,12 @@ std::string Dump(const Dockerfile& df) {
   return out;
 }
 
+std::string DumpInstruction(const Instruction& ins) {
+  Dumper d;
+  d.Instruction(ins);
+  return std::move(d.out_);
+}
+
 std::string DumpNodes(const ParseResult& parsed) {
   std::string out;
   for (const Node& n : parsed.nodes) {

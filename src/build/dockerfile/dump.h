@@ -13,6 +13,9 @@ namespace strata::dockerfile {
 // heredocs); stage headers before each FROM; directives and warnings first.
 std::string Dump(const Dockerfile& df);
 
+// One instruction as Dump writes it: "L<start>[-<end>] NAME", then its fields indented by two.
+std::string DumpInstruction(const Instruction& ins);
+
 // The parser's nodes, one per line, like BuildKit's Node.Dump:
 // `L3 run ["--mount=type=cache,target=/x"] "make"`.
 std::string DumpNodes(const ParseResult& parsed);
