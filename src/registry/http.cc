@@ -208,6 +208,7 @@ struct Transfer {
   const Request* req = nullptr;
   Response* resp = nullptr;
   std::optional<Error> error;  // from a sink, a body reader or a size cap
+  bool body_started = false;   // on_body_start called for the current response
 };
 
 size_t HeaderCallback(char* data, size_t size, size_t n, void* user) {
@@ -218,6 +219,7 @@ size_t HeaderCallback(char* data, size_t size, size_t n, void* user) {
     // A new response (after 100 Continue, or the next hop): start over.
     t->resp->headers = Headers();
     t->resp->body.clear();
+    t->body_started = false;
     auto sp = line.find(' ');
     t->resp->status =
         sp == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
@@ -238,6 +240,15 @@ size_t WriteCallback(char* data, size_t size, size_t n, void* user) {
   int status = t->resp->status;
   bool success = status >= 200 && status < 300;
   if (success && t->req->sink != nullptr) {
+    if (!t->body_started) {
+      t->body_started = true;
+      if (t->req->on_body_start) {
+        if (auto st = t->req->on_body_start(*t->resp); !st) {
+          t->error = std::move(st).error();
+          return 0;
+        }
+      }
+    }
     if (auto st = t->req->sink->Write(data, len); !st) {
       t->error = std::move(st).error();
       return 0;

@@ -53,6 +53,8 @@ struct ByteRange {
   std::optional<uint64_t> end;  // inclusive; open-ended when absent
 };
 
+struct Response;
+
 struct Request {
   std::string method = "GET";
   std::string url;
@@ -72,6 +74,9 @@ struct Request {
   // Response::body up to max_body_size (larger is an error). Non-2xx bodies are always
   // buffered (capped) so errors can be read.
   Writer* sink = nullptr;
+  // Called with the final response's status and headers just before its first 2xx body
+  // byte goes to `sink` (a resumed blob needs to know whether the server sent 206 or 200).
+  std::function<Status(const Response&)> on_body_start;
   size_t max_body_size = 4 << 20;
   TlsConfig tls;
   // Overrides the client's total timeout for this request when non-zero.
