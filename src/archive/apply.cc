@@ -75,25 +75,10 @@ Status RemoveAt(int parent_fd, const std::string& name) {
   if (S_ISDIR(st.st_mode)) {
     int fd = openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return ErrnoError("open " + name);
-    DIR* d = fdopendir(fd);
-    if (d == nullptr) {
-      int err = errno;
-      close(fd);
-      return ErrnoError("opendir " + name, err);
-    }
-    std::vector<std::string> children;
-    errno = 0;
-    while (dirent* de = readdir(d)) {
-      std::string_view n = de->d_name;
-      if (n != "." && n != "..") children.emplace_back(n);
-    }
-    Status st_children = Ok();
-    for (const auto& c : children) {
-      st_children = RemoveAt(::dirfd(d), c);
-      if (!st_children) break;
-    }
-    closedir(d);
-    STRATA_TRY(st_children);
+    UniqueFd dir(fd);
+    auto children = ListDir(dir.get());
+    if (!children) return std::move(children).error().Wrap(name);
+    for (const auto& c : *children) STRATA_TRY(RemoveAt(dir.get(), c));
     if (unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
       return ErrnoError("remove " + name);
     }
@@ -388,20 +373,7 @@ class Applier {
 
   // Removes what this layer did not itself unpack under the directory `path`.
   Status ClearLower(int dirfd, const std::string& path) {
-    int fd = dup(dirfd);
-    if (fd < 0) return ErrnoError("dup");
-    DIR* d = fdopendir(fd);
-    if (d == nullptr) {
-      int err = errno;
-      close(fd);
-      return ErrnoError("opendir", err);
-    }
-    std::vector<std::string> children;
-    while (dirent* de = readdir(d)) {
-      std::string_view n = de->d_name;
-      if (n != "." && n != "..") children.emplace_back(n);
-    }
-    closedir(d);
+    STRATA_ASSIGN_OR_RETURN(std::vector<std::string> children, ListDir(dirfd));
     for (const auto& c : children) {
       std::string child = path.empty() ? c : path + "/" + c;
       if (!unpacked_.contains(child)) {

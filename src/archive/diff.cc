@@ -16,6 +16,7 @@
 #include "archive/tar_writer.h"
 #include "archive/whiteout.h"
 #include "digest/hasher.h"
+#include "util/fs.h"
 
 namespace strata::archive {
 namespace {
@@ -65,22 +66,9 @@ class TreeWriter {
   TreeWriter(Writer& out, const TarTreeOptions& o) : tw_(out), opts_(o) {}
 
   Status Walk(int dirfd, const std::string& prefix) {
-    std::vector<std::string> names;
-    {
-      int fd = dup(dirfd);
-      if (fd < 0) return ErrnoError("dup");
-      DIR* d = fdopendir(fd);
-      if (d == nullptr) {
-        int err = errno;
-        close(fd);
-        return ErrnoError("opendir \"" + prefix + "\"", err);
-      }
-      while (dirent* de = readdir(d)) {
-        std::string_view n = de->d_name;
-        if (n != "." && n != "..") names.emplace_back(n);
-      }
-      closedir(d);
-    }
+    auto listed = ListDir(dirfd);
+    if (!listed) return std::move(listed).error().Wrap("\"" + prefix + "\"");
+    std::vector<std::string> names = std::move(*listed);
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {
       std::string rel = prefix.empty() ? name : prefix + "/" + name;

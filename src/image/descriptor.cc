@@ -69,4 +69,48 @@ Descriptor DescriptorFor(std::string_view media_type, std::string_view bytes) {
   return d;
 }
 
+namespace internal {
+
+Status ReadDescriptors(FieldReader& r, const std::string& doc, const std::string& key,
+                       std::vector<Descriptor>* out) {
+  const OrderedJson* list = r.Take(key.c_str());
+  if (list == nullptr || list->is_null()) return InvalidArgument(doc + ": missing " + key);
+  if (!list->is_array()) return InvalidArgument(doc + "." + key + ": expected an array");
+  for (size_t i = 0; i < list->size(); ++i) {
+    STRATA_ASSIGN_OR_RETURN(
+        Descriptor d,
+        Descriptor::FromJson((*list)[i], doc + "." + key + "[" + std::to_string(i) + "]"));
+    out->push_back(std::move(d));
+  }
+  return Ok();
+}
+
+Status ReadSubjectAndAnnotations(FieldReader& r, const std::string& doc,
+                                 std::optional<Descriptor>* subject,
+                                 std::map<std::string, std::string>* annotations) {
+  if (const OrderedJson* s = r.Take("subject"); s != nullptr && !s->is_null()) {
+    STRATA_ASSIGN_OR_RETURN(*subject, Descriptor::FromJson(*s, doc + ".subject"));
+  }
+  return r.StringMap("annotations", annotations);
+}
+
+OrderedJson DescriptorsJson(const std::vector<Descriptor>& list, JsonStyle style) {
+  OrderedJson out = OrderedJson::array();
+  for (const auto& d : list) out.push_back(d.ToJson(style));
+  return out;
+}
+
+void WriteSubjectAndAnnotations(FieldWriter& w, const std::optional<Descriptor>& subject,
+                                const std::map<std::string, std::string>& annotations,
+                                JsonStyle style) {
+  if (subject) {
+    w.Set("subject", subject->ToJson(style));
+  } else {
+    w.Omit("subject");
+  }
+  w.SetStringMap("annotations", annotations);
+}
+
+}  // namespace internal
+
 }  // namespace strata::image

@@ -45,6 +45,21 @@ struct Descriptor {
   OrderedJson ToJson(JsonStyle style = JsonStyle::kOci) const;
 };
 
+namespace internal {
+// What manifests and indexes share after their header: a required array of
+// descriptors (`key`: "layers" or "manifests"), then the optional subject and
+// the annotations, read and written the same way for both.
+Status ReadDescriptors(FieldReader& r, const std::string& doc, const std::string& key,
+                       std::vector<Descriptor>* out);
+Status ReadSubjectAndAnnotations(FieldReader& r, const std::string& doc,
+                                 std::optional<Descriptor>* subject,
+                                 std::map<std::string, std::string>* annotations);
+OrderedJson DescriptorsJson(const std::vector<Descriptor>& list, JsonStyle style);
+void WriteSubjectAndAnnotations(FieldWriter& w, const std::optional<Descriptor>& subject,
+                                const std::map<std::string, std::string>& annotations,
+                                JsonStyle style);
+}  // namespace internal
+
 // A descriptor for a blob held in memory.
 Descriptor DescriptorFor(std::string_view media_type, std::string_view bytes);
 

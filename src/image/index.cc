@@ -15,21 +15,8 @@ Result<Index> Index::FromJson(const OrderedJson& j, std::string_view expected_me
     return InvalidArgument("index: has \"config\" or \"layers\" fields; is this a manifest?");
   }
   STRATA_TRY(r.String("artifactType", &idx.artifact_type));
-  const OrderedJson* manifests = r.Take("manifests");
-  if (manifests == nullptr || manifests->is_null()) {
-    return InvalidArgument("index: missing manifests");
-  }
-  if (!manifests->is_array()) return InvalidArgument("index.manifests: expected an array");
-  for (size_t i = 0; i < manifests->size(); ++i) {
-    STRATA_ASSIGN_OR_RETURN(
-        Descriptor d,
-        Descriptor::FromJson((*manifests)[i], "index.manifests[" + std::to_string(i) + "]"));
-    idx.manifests.push_back(std::move(d));
-  }
-  if (const OrderedJson* s = r.Take("subject"); s != nullptr && !s->is_null()) {
-    STRATA_ASSIGN_OR_RETURN(idx.subject, Descriptor::FromJson(*s, "index.subject"));
-  }
-  STRATA_TRY(r.StringMap("annotations", &idx.annotations));
+  STRATA_TRY(internal::ReadDescriptors(r, "index", "manifests", &idx.manifests));
+  STRATA_TRY(internal::ReadSubjectAndAnnotations(r, "index", &idx.subject, &idx.annotations));
   idx.extra = r.Finish();
   idx.source.object = j;
   return idx;
@@ -46,15 +33,8 @@ OrderedJson Index::ToJson() const {
   w.SetInt64("schemaVersion", schema_version, /*omitempty=*/false);
   w.SetString("mediaType", media_type);
   w.SetString("artifactType", artifact_type);
-  OrderedJson list = OrderedJson::array();
-  for (const auto& d : manifests) list.push_back(d.ToJson(style));
-  w.Set("manifests", std::move(list));
-  if (subject) {
-    w.Set("subject", subject->ToJson(style));
-  } else {
-    w.Omit("subject");
-  }
-  w.SetStringMap("annotations", annotations);
+  w.Set("manifests", internal::DescriptorsJson(manifests, style));
+  internal::WriteSubjectAndAnnotations(w, subject, annotations, style);
   return w.Build(extra, source);
 }
 

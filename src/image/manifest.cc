@@ -57,19 +57,8 @@ Result<Manifest> Manifest::FromJson(const OrderedJson& j, std::string_view expec
   const OrderedJson* config = r.Take("config");
   if (config == nullptr || config->is_null()) return InvalidArgument("manifest: missing config");
   STRATA_ASSIGN_OR_RETURN(m.config, Descriptor::FromJson(*config, "manifest.config"));
-  const OrderedJson* layers = r.Take("layers");
-  if (layers == nullptr || layers->is_null()) return InvalidArgument("manifest: missing layers");
-  if (!layers->is_array()) return InvalidArgument("manifest.layers: expected an array");
-  for (size_t i = 0; i < layers->size(); ++i) {
-    STRATA_ASSIGN_OR_RETURN(
-        Descriptor d,
-        Descriptor::FromJson((*layers)[i], "manifest.layers[" + std::to_string(i) + "]"));
-    m.layers.push_back(std::move(d));
-  }
-  if (const OrderedJson* s = r.Take("subject"); s != nullptr && !s->is_null()) {
-    STRATA_ASSIGN_OR_RETURN(m.subject, Descriptor::FromJson(*s, "manifest.subject"));
-  }
-  STRATA_TRY(r.StringMap("annotations", &m.annotations));
+  STRATA_TRY(internal::ReadDescriptors(r, "manifest", "layers", &m.layers));
+  STRATA_TRY(internal::ReadSubjectAndAnnotations(r, "manifest", &m.subject, &m.annotations));
   m.extra = r.Finish();
   m.source.object = j;
   return m;
@@ -87,15 +76,8 @@ OrderedJson Manifest::ToJson() const {
   w.SetString("mediaType", media_type);
   w.SetString("artifactType", artifact_type);
   w.Set("config", config.ToJson(style));
-  OrderedJson layers_json = OrderedJson::array();
-  for (const auto& l : layers) layers_json.push_back(l.ToJson(style));
-  w.Set("layers", std::move(layers_json));
-  if (subject) {
-    w.Set("subject", subject->ToJson(style));
-  } else {
-    w.Omit("subject");
-  }
-  w.SetStringMap("annotations", annotations);
+  w.Set("layers", internal::DescriptorsJson(layers, style));
+  internal::WriteSubjectAndAnnotations(w, subject, annotations, style);
   return w.Build(extra, source);
 }
 

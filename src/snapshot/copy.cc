@@ -182,25 +182,9 @@ Status CopyEntry(int src_dir, int dst_dir, const char* name, const std::string& 
 }
 
 Status CopyDirContents(int src_dir, int dst_dir, const std::string& rel, CopyState& state) {
-  // Read all names first: fdopendir takes over the fd it is given.
-  std::vector<std::string> names;
-  {
-    int dup = ::openat(src_dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dup < 0) return ErrnoError("open " + rel);
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-      ::close(dup);
-      return ErrnoError("opendir " + rel);
-    }
-    errno = 0;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string_view n = e->d_name;
-      if (n != "." && n != "..") names.emplace_back(n);
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err != 0) return ErrnoError("readdir " + rel, err);
-  }
+  auto listed = ListDir(src_dir);
+  if (!listed) return std::move(listed).error().Wrap(rel);
+  std::vector<std::string> names = std::move(*listed);
   for (const auto& n : names) {
     STRATA_TRY(CopyEntry(src_dir, dst_dir, n.c_str(), rel.empty() ? n : rel + "/" + n, state));
   }

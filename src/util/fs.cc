@@ -1,5 +1,6 @@
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -43,6 +44,28 @@ Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, uint64_t flags
     if (err_out != nullptr) *err_out = err;
     return ErrnoError("open \"" + path + "\" in root", err);
   }
+}
+
+Result<std::vector<std::string>> ListDir(int dirfd) {
+  // fdopendir takes over the fd it is given: hand it a fresh one.
+  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open directory");
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoError("opendir", err);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* de = ::readdir(d)) {
+    std::string_view n = de->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return ErrnoError("readdir", err);
+  return names;
 }
 
 Status FsyncDir(const std::string& dir) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/result.h"
 #include "util/unique_fd.h"
@@ -21,6 +22,9 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64 << 2
 // Writes data to path atomically: a reader sees the old or the new file.
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
 Status FsyncDir(const std::string& dir);
+// The names in directory `dirfd` (an O_RDONLY or O_PATH directory fd, not
+// consumed), without "." and "..", in readdir order.
+Result<std::vector<std::string>> ListDir(int dirfd);
 Status MakeDirs(const std::string& path, int mode = 0755);
 // Removes a tree; missing is fine.
 Status RemoveAll(const std::string& path);
