@@ -165,7 +165,16 @@ Result<Resolved> Repository::Resolve(const image::Reference& ref, const image::P
   if (mt::IsIndex(first->media_type)) {
     STRATA_ASSIGN_OR_RETURN(auto idx, image::Index::Parse(first->bytes, first->media_type));
     image::PlatformMatcher matcher(platform);
-    const image::Descriptor* d = idx.Select(matcher);
+    // docker 20.10 (containerd 1.4's matcher) never substitutes another architecture
+    // (arm64 does not fall back to arm), only older variants of the same one.
+    std::vector<image::Descriptor> same_arch;
+    for (const auto& m : idx.manifests) {
+      if (m.platform && image::Normalize(*m.platform).architecture == platform.architecture) {
+        same_arch.push_back(m);
+      }
+    }
+    auto pick = image::SelectManifest(same_arch, matcher);
+    const image::Descriptor* d = pick ? &same_arch[*pick] : nullptr;
     if (d == nullptr) {
       std::string have;
       for (const auto& m : idx.manifests) {
