@@ -100,11 +100,15 @@ if [ "$use_podman" = 1 ]; then
     "podman image inspect busybox|$(q "${pod[@]}" image inspect busybox)")
 fi
 
-# /bin/true is the floor: what spawning any process costs on this machine right now.
-cmds+=("baseline /bin/true|/bin/true")
+# /bin/true is the floor: what spawning any process costs on this machine right now;
+# `strata version` (no store) is strata's own start-up cost.
+cmds+=("strata version|$(q "$strata" version)" "baseline /bin/true|/bin/true")
 hf_args=(-N --warmup 5 --runs "$runs" --export-json "$work/hf.json")
 for c in "${cmds[@]}"; do hf_args+=(-n "${c%%|*}" "${c#*|}"); done
-echo "== hyperfine (runs=$runs, warm-up 5, no shell)" >&2
+echo "== hyperfine (runs=$runs, warm-up 5, no shell; page cache dropped first)" >&2
+# Every tool starts from the same cache state; the warm-up runs then load what each needs.
+sync
+echo 1 >/proc/sys/vm/drop_caches
 hyperfine "${hf_args[@]}" >&2
 
 python3 - "$work/hf.json" "$tags" <<'EOF'

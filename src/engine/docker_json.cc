@@ -67,6 +67,22 @@ ojson GraphDriverForInspect(Store& s, const store::ImageRecord& img) {
 
 namespace {
 
+// Appends a string as Go's json.Marshal writes it. Strings that need no escaping (printable
+// ASCII without `"`, `\`, and the HTML characters Go escapes) are copied as they are: the
+// 1,000 tags of an image should not each take the general encoder.
+void AppendGoString(const std::string& s, std::string& out) {
+  for (char c : s) {
+    bool plain = c >= 0x20 && c < 0x7F && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+    if (!plain) {
+      out += image::GoMarshal(ojson(s));
+      return;
+    }
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
 void Dump(const ojson& j, int indent, int depth, std::string& out) {
   auto nl = [&](int d) {
     if (indent <= 0) return;
@@ -85,7 +101,7 @@ void Dump(const ojson& j, int indent, int depth, std::string& out) {
         if (!first) out += ',';
         first = false;
         nl(depth + 1);
-        out += image::GoMarshal(ojson(it.key()));
+        AppendGoString(it.key(), out);
         out += indent > 0 ? ": " : ":";
         Dump(it.value(), indent, depth + 1, out);
       }
@@ -110,8 +126,11 @@ void Dump(const ojson& j, int indent, int depth, std::string& out) {
       out += ']';
       return;
     }
+    case ojson::value_t::string:
+      AppendGoString(j.get_ref<const std::string&>(), out);
+      return;
     default:
-      out += image::GoMarshal(j);  // scalars: Go's escaping and number format
+      out += image::GoMarshal(j);  // other scalars: Go's number format
   }
 }
 

@@ -501,7 +501,7 @@ void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name, bo
         }
         out += *r + "\n";
       } else {
-        all.push_back(*j);
+        all.push_back(std::move(*j));
       }
     }
     if (!tmpl) out = engine::GoJson(all, 4) + "\n";
