@@ -113,14 +113,17 @@ struct State {
   std::vector<std::pair<std::string, std::optional<std::string>>> build_args;
   std::vector<Step> steps;
   bool cmd_set = false;
+  bool triggers_done = false;
+  bool resolved = false;
   std::string ref;  // normalized image reference
 };
 
 struct PendingCommand {
-  const Instruction* ins = nullptr;
-  Instruction owned;  // for ONBUILD triggers
+  const Instruction* ins = nullptr;  // an instruction of the Dockerfile
+  Instruction owned;                 // or an ONBUILD trigger, parsed here
   bool onbuild = false;
   std::vector<State*> sources;
+  const Instruction& Ins() const { return onbuild ? owned : *ins; }
 };
 
 class Planner {
@@ -151,6 +154,7 @@ class Planner {
     return s;
   }
   Status ResolveImages(const std::set<State*>& reachable);
+  Status InitTriggers(State* s);
   Status Dispatch(State* s);
   Status DispatchOne(State* s, PendingCommand& cmd);
   Result<std::string> Expand(State* s, std::string_view word, std::set<std::string>* used,
@@ -353,7 +357,8 @@ Status Planner::ResolveImages(const std::set<State*>& reachable) {
                                ref.error().message);
     }
     s->ref = *ref;
-    if (!reachable.count(s)) continue;
+    if (!reachable.count(s) || s->resolved) continue;
+    s->resolved = true;
     Platform p = s->platform.value_or(target_platform_);
     auto img = opt_.resolve_image ? opt_.resolve_image(*ref, p) : DefaultResolve(*ref, p);
     if (!img) return Fail(s->line, s->base_name + ": " + img.error().message);
@@ -397,33 +402,22 @@ std::vector<std::string> EnvList(const Env& env) {
   return out;
 }
 
-Status Planner::Dispatch(State* s) {
-  // init: a stage based on another starts from its state, minus its ONBUILD list.
+Status Planner::InitTriggers(State* s) {
+  // A stage based on another runs that stage's ONBUILD instructions; one based on an image runs
+  // the image's OnBuild list. They run first, parsed as stored (with the default escape).
+  if (s->triggers_done) return Ok();
+  s->triggers_done = true;
   std::vector<std::string> onbuilds;
   if (s->base) {
-    const State* b = s->base;
-    s->config = b->config;
-    s->config.on_build.clear();
-    s->platform = b->platform;
-    s->env = b->env;
-    s->build_args = b->build_args;
-    for (const PendingCommand& pc : commands_[b]) {
-      if (const auto* ob = std::get_if<OnbuildCommand>(&pc.ins->command)) {
+    for (const PendingCommand& pc : commands_[s->base]) {
+      if (const auto* ob = std::get_if<OnbuildCommand>(&pc.Ins().command)) {
         onbuilds.push_back(ob->expression);
       }
     }
-  } else if (s->base_name == "scratch") {
-    s->config = ImageConfig{};
-    s->config.env = {std::string(kDefaultPath)};
-    s->config.working_dir = "/";
-    if (!s->platform) s->platform = target_platform_;
-  } else {
+  } else if (s->base_name != "scratch") {
     onbuilds = s->config.on_build;
-    s->config.on_build.clear();
   }
-  if (!s->platform) s->platform = target_platform_;
-  // Triggers run first, parsed as they are stored (with the default escape character).
-  auto& cmds = commands_[s];
+  if (onbuilds.empty()) return Ok();
   std::vector<PendingCommand> triggers;
   for (const std::string& expr : onbuilds) {
     auto parsed = Parse(expr);
@@ -439,32 +433,32 @@ Status Planner::Dispatch(State* s) {
     PendingCommand pc;
     pc.owned = std::move(*ins);
     pc.onbuild = true;
+    STRATA_ASSIGN_OR_RETURN(pc.sources, CommandSources(pc.owned, s->line));
+    for (State* src : pc.sources) s->deps.emplace_back(src, s->line);
     triggers.push_back(std::move(pc));
   }
-  for (PendingCommand& pc : triggers) {
-    pc.ins = &pc.owned;
-    STRATA_ASSIGN_OR_RETURN(pc.sources, CommandSources(pc.owned, s->line));
-    for (State* src : pc.sources) {
-      if (src->index < 0 && src->ref.empty()) {
-        auto ref = NormalizeImageReference(src->base_name);
-        if (!ref) {
-          return Fail(s->line, "failed to parse stage name " + go::Quote(src->base_name) + ": " +
-                                   ref.error().message);
-        }
-        src->ref = *ref;
-      }
-      s->deps.emplace_back(src, s->line);
-    }
+  auto& cmds = commands_[s];
+  cmds.insert(cmds.begin(), std::make_move_iterator(triggers.begin()),
+              std::make_move_iterator(triggers.end()));
+  return CheckCycles();
+}
+
+Status Planner::Dispatch(State* s) {
+  // init: a stage based on another starts from its state (environment with ARGs included),
+  // minus its ONBUILD list; scratch is BuildKit's empty image.
+  if (s->base) {
+    const State* b = s->base;
+    s->config = b->config;
+    s->platform = b->platform;
+    s->env = b->env;
+    s->build_args = b->build_args;
+  } else if (s->base_name == "scratch") {
+    s->config = ImageConfig{};
+    s->config.env = {std::string(kDefaultPath)};
+    s->config.working_dir = "/";
   }
-  if (!triggers.empty()) {
-    STRATA_TRY(CheckCycles());
-    cmds.insert(cmds.begin(), std::make_move_iterator(triggers.begin()),
-                std::make_move_iterator(triggers.end()));
-    // The moved commands point at their own storage again.
-    for (PendingCommand& pc : cmds) {
-      if (pc.onbuild) pc.ins = &pc.owned;
-    }
-  }
+  s->config.on_build.clear();
+  if (!s->platform) s->platform = target_platform_;
   // PATH is always set.
   bool has_path = std::any_of(s->config.env.begin(), s->config.env.end(),
                               [](const std::string& e) { return e.rfind("PATH=", 0) == 0; });
@@ -478,13 +472,13 @@ Status Planner::Dispatch(State* s) {
     if (wd) s->config.working_dir = *wd;
   }
   s->dispatched = true;
-  for (PendingCommand& pc : cmds) STRATA_TRY(DispatchOne(s, pc));
+  for (PendingCommand& pc : commands_[s]) STRATA_TRY(DispatchOne(s, pc));
   return Ok();
 }
 
 Status Planner::DispatchOne(State* s, PendingCommand& pc) {
   Step step;
-  step.instruction = *pc.ins;
+  step.instruction = pc.Ins();
   step.from_onbuild = pc.onbuild;
   Instruction& ins = step.instruction;
   int line = pc.onbuild ? s->line : ins.start_line;
@@ -666,14 +660,23 @@ Status Planner::DispatchOne(State* s, PendingCommand& pc) {
         } else if constexpr (std::is_same_v<T, CmdCommand>) {
           std::vector<std::string> args = c.cmdline.args;
           if (c.cmdline.prepend_shell) args = WithShell(cfg, args);
-          cfg.cmd = args;
+          // `CMD []` leaves a nil list in BuildKit: the image has no Cmd.
+          if (args.empty()) {
+            cfg.cmd.reset();
+          } else {
+            cfg.cmd = args;
+          }
           cfg.args_escaped = true;
           s->cmd_set = true;
           step.args = std::move(args);
         } else if constexpr (std::is_same_v<T, EntrypointCommand>) {
           std::vector<std::string> args = c.cmdline.args;
           if (c.cmdline.prepend_shell) args = WithShell(cfg, args);
-          cfg.entrypoint = args;
+          if (args.empty()) {
+            cfg.entrypoint.reset();
+          } else {
+            cfg.entrypoint = args;
+          }
           if (!s->cmd_set) cfg.cmd.reset();
           step.args = std::move(args);
         } else if constexpr (std::is_same_v<T, HealthcheckCommand>) {
@@ -722,32 +725,28 @@ Result<Plan> Planner::Run() {
     }
   }
   STRATA_TRY(DependencyGraph());
-  // Reachable stages; ONBUILD triggers of a base may add dependencies, so repeat until stable.
+  // Reachable stages and their ONBUILD triggers: a trigger may read another stage or image, so
+  // repeat until nothing new becomes reachable (resolveStages); then dispatch in file order.
   std::set<State*> reachable;
   std::function<void(State*)> add = [&](State* s) {
     if (!reachable.insert(s).second) return;
     if (s->base) add(s->base);
     for (auto& [d, line] : s->deps) add(d);
   };
-  add(target);
-  STRATA_TRY(ResolveImages(reachable));
-  for (auto& sp : states_) {
-    State* s = sp.get();
-    if (!reachable.count(s)) continue;
-    size_t before = s->deps.size();
-    STRATA_TRY(Dispatch(s));
-    if (s->deps.size() != before) {
-      // Triggers added sources: they must be resolved too (and are dispatched if stages).
-      std::set<State*> more;
-      std::function<void(State*)> add2 = [&](State* x) {
-        if (reachable.count(x) || !more.insert(x).second) return;
-        if (x->base) add2(x->base);
-        for (auto& [d, line] : x->deps) add2(d);
-      };
-      for (size_t i = before; i < s->deps.size(); ++i) add2(s->deps[i].first);
-      reachable.insert(more.begin(), more.end());
-      STRATA_TRY(ResolveImages(reachable));
+  for (;;) {
+    reachable.clear();
+    add(target);
+    STRATA_TRY(ResolveImages(reachable));
+    size_t before = reachable.size();
+    for (auto& sp : states_) {
+      if (reachable.count(sp.get())) STRATA_TRY(InitTriggers(sp.get()));
     }
+    reachable.clear();
+    add(target);
+    if (reachable.size() == before) break;
+  }
+  for (auto& sp : states_) {
+    if (reachable.count(sp.get())) STRATA_TRY(Dispatch(sp.get()));
   }
 
   Plan plan;

@@ -281,8 +281,8 @@ Result<std::vector<std::string>> ParsePortSpec(std::string_view raw) {
 }
 
 Result<std::string> NormalizeWorkdir(std::string_view current, std::string_view requested) {
-  if (requested.empty()) return InvalidArgument("cannot normalize nothing");
-  if (requested[0] == '/') return CleanPath(requested);
+  // An absolute path is kept as written (a trailing slash stays); only joins are cleaned.
+  if (!requested.empty() && requested[0] == '/') return std::string(requested);
   return CleanPath("/" + std::string(current) + "/" + std::string(requested));
 }
 

@@ -23,8 +23,8 @@ Status ValidateStopSignal(std::string_view sig);
 // parsePortSpec).
 Result<std::vector<std::string>> ParsePortSpec(std::string_view raw);
 
-// system.NormalizeWorkdir for Linux: an absolute path is cleaned, a relative one is joined to
-// the current directory. An empty request is an error.
+// system.NormalizeWorkdir for Linux: an absolute path is kept as written, a relative one is
+// joined to the current directory and cleaned.
 Result<std::string> NormalizeWorkdir(std::string_view current, std::string_view requested);
 
 }  // namespace strata::dockerfile

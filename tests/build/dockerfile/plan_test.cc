@@ -69,7 +69,7 @@ TEST(PlanTest, TargetNotFoundHasNoLine) {
   PlanOptions o = Opts();
   o.target = "x";
   PlanError pe;
-  auto plan = PlanDockerfile("FROM scratch AS y\n", o, &pe);
+  auto plan = PlanDockerfile("FROM scratch AS abcdef\n", o, &pe);
   ASSERT_FALSE(plan);
   EXPECT_EQ(pe.line, 0);
   EXPECT_EQ(plan.error().message, "target stage \"x\" could not be found");
@@ -195,9 +195,10 @@ TEST(PlanValuesTest, Ports) {
 TEST(PlanValuesTest, Workdir) {
   EXPECT_EQ(*NormalizeWorkdir("", "rel"), "/rel");
   EXPECT_EQ(*NormalizeWorkdir("/a/b", "../c"), "/a/c");
-  EXPECT_EQ(*NormalizeWorkdir("/a", "/x/./y/"), "/x/y");
+  EXPECT_EQ(*NormalizeWorkdir("/a", "/x/./y/"), "/x/./y/");
+  EXPECT_EQ(*NormalizeWorkdir("/a/", "./b/"), "/a/b");
   EXPECT_EQ(*NormalizeWorkdir("/a", "../../.."), "/");
-  EXPECT_FALSE(NormalizeWorkdir("/a", ""));
+  EXPECT_EQ(*NormalizeWorkdir("/a", ""), "/a");
 }
 
 }  // namespace
