@@ -1,5 +1,7 @@
 #include "cli/help.h"
 
+#include <sys/ioctl.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -7,6 +9,55 @@
 
 namespace strata::cli {
 namespace {
+
+// docker wraps flag help to the terminal's width (of stdin), 80 otherwise,
+// minus one (docker/cli's wrappedFlagUsages).
+size_t HelpWidth() {
+  winsize ws{};
+  if (::ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col - 1;
+  return 79;
+}
+
+// pflag's wrapN: the first line of s within i columns (slop more if that
+// finishes s), broken at the last blank or an earlier newline.
+std::pair<std::string, std::string> WrapN(size_t i, size_t slop, const std::string& s) {
+  if (i + slop > s.size()) return {s, ""};
+  size_t w = s.find_last_of(" \t\n", i - 1);
+  if (w == std::string::npos || w == 0) return {s, ""};
+  size_t nl = s.rfind('\n', i - 1);
+  if (nl != std::string::npos && nl > 0 && nl < w) return {s.substr(0, nl), s.substr(nl + 1)};
+  return {s.substr(0, w), s.substr(w + 1)};
+}
+
+std::string IndentNewlines(const std::string& s, size_t i) {
+  std::string out;
+  for (char c : s) {
+    out += c;
+    if (c == '\n') out += std::string(i, ' ');
+  }
+  return out;
+}
+
+// pflag's wrap: text starting at column i, wrapped at width w, continuation
+// lines indented to i; narrow columns move the text to column 16 first.
+std::string Wrap(size_t i, size_t w, std::string s) {
+  std::string r;
+  if (w < i + 24) {
+    i = 16;
+    r = "\n" + std::string(i, ' ');
+  }
+  if (w < i + 24) return IndentNewlines(s, i);
+  const size_t slop = 5;
+  size_t width = w - i - slop;
+  auto [first, rest] = WrapN(width, slop, s);
+  r += IndentNewlines(first, i);
+  while (!rest.empty()) {
+    auto [line, more] = WrapN(width, slop, rest);
+    r += "\n" + std::string(i, ' ') + IndentNewlines(line, i);
+    rest = std::move(more);
+  }
+  return r;
+}
 
 struct UsageInfo {
   std::string usage, aliases;
@@ -45,7 +96,10 @@ class DockerFormatter : public CLI::Formatter {
             << s->get_description() << "\n";
       }
     }
-    std::vector<std::pair<std::string, std::string>> rows;
+    struct Row {
+      std::string key, flag, desc;
+    };
+    std::vector<Row> rows;
     for (const CLI::Option* o : app->get_options()) {
       if (o->get_lnames().empty() && o->get_snames().empty()) continue;  // positionals
       if (!o->get_lnames().empty() && o->get_lnames()[0] == "help") continue;
@@ -55,23 +109,28 @@ class DockerFormatter : public CLI::Formatter {
         std::string type = o->get_type_name();
         flag += " " + (type.empty() || type == "TEXT" ? std::string("string") : type);
       }
-      rows.emplace_back("  " + flag, o->get_description());
+      std::string desc = o->get_description();
+      // pflag shows non-zero defaults: (default true), (default "x"), (default 3).
+      std::string def = o->get_default_str();
+      if (!def.empty() && def != "false" && def != "0" && def != "[]") {
+        bool quoted =
+            o->get_type_size() > 0 && (o->get_type_name().empty() || o->get_type_name() == "TEXT" ||
+                                       o->get_type_name() == "string");
+        if (o->get_expected_min() == 0 && def == "1") def = "true";  // CLI11 spells flags 1
+        desc += quoted ? " (default \"" + def + "\")" : " (default " + def + ")";
+      }
+      std::string key = o->get_lnames().empty() ? o->get_snames()[0] : o->get_lnames()[0];
+      rows.push_back({key, "  " + flag, desc});
     }
+    // pflag lists flags sorted by their long name.
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.key < b.key; });
     if (!rows.empty()) {
       size_t w = 0;
-      for (auto& r : rows) w = std::max(w, r.first.size());
+      for (auto& r : rows) w = std::max(w, r.flag.size());
       out << "\nOptions:\n";
-      for (auto& [flag, desc] : rows) {
-        out << flag << std::string(w - flag.size() + 3, ' ');
-        std::string indent(w + 3, ' ');
-        std::string line;
-        std::istringstream d(desc);
-        bool first = true;
-        while (std::getline(d, line)) {
-          out << (first ? "" : indent) << line << "\n";
-          first = false;
-        }
-        if (first) out << "\n";
+      for (auto& [key, flag, desc] : rows) {
+        out << flag << std::string(w - flag.size() + 3, ' ') << Wrap(w + 3, HelpWidth(), desc)
+            << "\n";
       }
     }
     if (!subs.empty()) {

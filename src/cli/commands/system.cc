@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli/context.h"
+#include "cli/help.h"
 #include "engine/gc.h"
 #include "format/table.h"
 #include "format/template.h"
@@ -28,7 +29,7 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
   {
     auto fmt = std::make_shared<std::string>();
     auto* c = app.add_subcommand("version", "Show the strata version information");
-    c->add_option("-f,--format", *fmt, "Format output using a custom template");
+    c->add_option("-f,--format", *fmt, kFormatHelp);
     c->callback([fmt, &ctx] {
       struct utsname u;
       ::uname(&u);
@@ -66,7 +67,7 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
   sys->require_subcommand(1);
   {
     auto verbose = std::make_shared<bool>(false);
-    auto* c = sys->add_subcommand("df", "Show docker disk usage");
+    auto* c = sys->add_subcommand("df", "Show strata disk usage");
     c->add_flag("-v,--verbose", *verbose, "Show detailed information on space usage");
     c->callback([verbose, &ctx] {
       auto s = ctx.Store();
@@ -130,10 +131,11 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
     c->add_flag("-f,--force", *force, "Do not prompt for confirmation");
     c->callback([force, &ctx] {
       if (!*force) {
-        std::fputs("WARNING! This will remove all data no image references (layers, blobs and "
-                   "leftovers of interrupted operations).\nAre you sure you want to continue? "
-                   "[y/N] ",
-                   stdout);
+        std::fputs(
+            "WARNING! This will remove all data no image references (layers, blobs and "
+            "leftovers of interrupted operations).\nAre you sure you want to continue? "
+            "[y/N] ",
+            stdout);
         std::fflush(stdout);
         char buf[16] = {0};
         if (!std::fgets(buf, sizeof buf, stdin) || (buf[0] != 'y' && buf[0] != 'Y')) return;
