@@ -269,6 +269,8 @@ class BlobSink : public Writer {
   bool failed_ = false;
 };
 
+constexpr std::chrono::milliseconds kMaxRetryAfter{60'000};
+
 std::chrono::milliseconds RetryAfter(const Response& r) {
   auto v = r.headers.Get("Retry-After");
   if (!v || v->empty() || v->size() > 6) return std::chrono::milliseconds(0);
@@ -341,8 +343,8 @@ Status Repository::FetchBlob(const image::Descriptor& desc, Writer& out,
     // Progress made: this was a resumable hiccup, not a failing server.
     if (sink.delivered() > before) attempts = std::min(attempts, 1);
     if (attempts >= options_.retry.max_attempts) break;
-    std::this_thread::sleep_for(wait.count() > 0 ? std::min(wait, options_.retry.max_backoff)
-                                                 : backoff);
+    // Retry-After is the server's word and wins over the backoff (bounded, for sanity).
+    std::this_thread::sleep_for(wait.count() > 0 ? std::min(wait, kMaxRetryAfter) : backoff);
     backoff = std::min(backoff * 2, options_.retry.max_backoff);
   }
   return last ? last->Wrap(what) : Unavailable(what + ": failed");
