@@ -1,5 +1,5 @@
-// libFuzzer entry: the Dockerfile parser, typed-instruction parsing and the dump must never
-// crash or hang on any input, and must be deterministic; every error carries a message.
+// libFuzzer entry: the Dockerfile parser, typed-instruction parsing, the dump and the build planner
+// must never crash or hang on any input, and must be deterministic; every error carries a message.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -8,6 +8,7 @@
 #include "build/dockerfile/dump.h"
 #include "build/dockerfile/instructions.h"
 #include "build/dockerfile/parser.h"
+#include "build/dockerfile/plan.h"
 
 namespace {
 
@@ -58,6 +59,50 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
       }
     }
+  }
+  // The planner: default options, then each named stage as the target, with base images that
+  // carry ONBUILD triggers taken from the file's own ONBUILD lines (so triggers get fuzzed too).
+  std::vector<std::string> triggers;
+  for (const Stage& st : df->stages) {
+    for (const Instruction& ins : st.commands) {
+      if (const auto* ob = std::get_if<OnbuildCommand>(&ins.command)) {
+        triggers.push_back(ob->expression);
+      }
+    }
+  }
+  PlanOptions opts;
+  opts.build_platform = Platform{"linux", "amd64", ""};
+  opts.build_args = {{"A", "1"}, {"HTTP_PROXY", "p"}};
+  opts.resolve_image = [&](const std::string& ref, const Platform& p) -> strata::Result<BaseImage> {
+    BaseImage img;
+    img.ref = ref;
+    img.platform = p;
+    img.config.on_build = triggers;
+    img.config.working_dir = "rel";
+    return img;
+  };
+  std::vector<std::string> targets = {""};
+  for (const Stage& st : df->stages) {
+    if (!st.From().stage_name.empty() && targets.size() < 4) {
+      targets.push_back(st.From().stage_name);
+    }
+  }
+  for (const std::string& t : targets) {
+    opts.target = t;
+    PlanError pe;
+    auto plan = MakePlan(*df, opts, &pe);
+    if (!plan) {
+      Check(!plan.error().message.empty());
+      continue;
+    }
+    Check(plan->target >= 0 && plan->target < static_cast<int>(plan->stages.size()));
+    Check(plan->stages[plan->target].needed);
+    for (int i : plan->order) Check(plan->stages[i].needed);
+    std::string text1 = DumpPlan(*plan);
+    auto again = MakePlan(*df, opts);
+    Check(again.has_value() && DumpPlan(*again) == text1);
+    auto cfg = ConfigFromJson(ConfigToJson(plan->stages[plan->target].config));
+    Check(cfg.has_value());
   }
   return 0;
 }

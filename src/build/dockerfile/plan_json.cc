@@ -61,7 +61,8 @@ std::string ConfigToJson(const ImageConfig& c, int indent) {
   }
   j["OnBuild"] = c.on_build.empty() ? Json(nullptr) : Json(c.on_build);
   if (c.args_escaped) j["ArgsEscaped"] = true;
-  return j.dump(indent);
+  // Invalid UTF-8 becomes U+FFFD, as Go's encoding/json writes it.
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
 Result<ImageConfig> ConfigFromJson(std::string_view text) {

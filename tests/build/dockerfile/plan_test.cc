@@ -143,6 +143,47 @@ TEST(PlanTest, ConfigJsonRoundTrip) {
             R"("User":"","Volumes":null,"WorkingDir":""})");
 }
 
+TEST(PlanTest, InvalidUtf8IsDumpedNotThrown) {
+  auto plan = PlanDockerfile("FROM scratch\nENV A=\xff\xfe\nLABEL k=\xc3\n", Opts());
+  ASSERT_TRUE(plan) << plan.error().message;
+  std::string json = ConfigToJson(plan->stages[0].config);
+  EXPECT_NE(json.find("A=\xef\xbf\xbd\xef\xbf\xbd"), std::string::npos) << json;
+  EXPECT_FALSE(DumpPlan(*plan).empty());
+}
+
+TEST(PlanTest, OnbuildTriggerFromImageRunsFirstAndIsNotInherited) {
+  PlanOptions o = Opts();
+  o.resolve_image = [](const std::string& ref, const Platform&) -> Result<BaseImage> {
+    BaseImage img;
+    img.ref = ref;
+    img.config.on_build = {"ENV T=1", "COPY --from=helper /a /b"};
+    return img;
+  };
+  auto plan = PlanDockerfile("FROM scratch AS helper\nFROM parent\nENV X=$T\nONBUILD RUN x\n", o);
+  ASSERT_TRUE(plan) << plan.error().message;
+  const PlanStage& s = plan->stages[1];
+  ASSERT_EQ(s.steps.size(), 4u);
+  EXPECT_TRUE(s.steps[0].from_onbuild);
+  EXPECT_TRUE(s.steps[1].from_onbuild);
+  EXPECT_EQ(s.steps[1].sources, (std::vector<Source>{{0, ""}}));
+  EXPECT_TRUE(plan->stages[0].needed);  // reachable only through the trigger
+  EXPECT_EQ(plan->order, (std::vector<int>{0, 1}));
+  EXPECT_EQ(s.config.on_build, std::vector<std::string>{"RUN x"});
+  EXPECT_EQ(s.config.env.back(), "X=1");
+
+  auto bad = PlanDockerfile("FROM parent AS x\n", [] {
+    PlanOptions o = Opts();
+    o.resolve_image = [](const std::string& ref, const Platform&) -> Result<BaseImage> {
+      BaseImage img;
+      img.config.on_build = {"ENV A=1\nENV B=2"};
+      return img;
+    };
+    return o;
+  }());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "Dockerfile:1: onbuild trigger should be a single expression");
+}
+
 TEST(PlanValuesTest, Platforms) {
   EXPECT_EQ(ParsePlatform("linux/x86_64")->ToString(), "linux/amd64");
   EXPECT_EQ(ParsePlatform("linux/aarch64")->ToString(), "linux/arm64");
