@@ -15,7 +15,8 @@ for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${STRATA_WITH_PEERS:-0}" = 1 ]; then
-  for p in docker.io skopeo umoci; do
+  # Peers and real services the tests compare with or talk to.
+  for p in docker.io skopeo umoci docker-registry apache2-utils openssl; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
 fi
