@@ -109,12 +109,21 @@ Status Puller::Download(LayerJob& job) {
   // One pass: the compressed bytes go to the keeper (the blob) while they are
   // decompressed, hashed into the diff ID and applied.
   TeeReader tee(*src, *job.keeper);
-  STRATA_ASSIGN_OR_RETURN(job.applied, ApplyLayerStream(tee, fs, archive::ApplyMode::kOverlayDiff,
-                                                        job.desc.digest.str(), nullptr));
+  auto applied =
+      ApplyLayerStream(tee, fs, archive::ApplyMode::kOverlayDiff, job.desc.digest.str(), nullptr);
   // A tar ends before its blob does (padding); the rest still belongs to the blob, and the
-  // digest check happens at its end.
+  // digest check happens at its end. Read it even when the apply failed: bytes that do not
+  // match their digest are the cause to report, not the tar error they led to.
   CountingWriter rest;
-  STRATA_TRY(Copy(tee, rest));
+  if (auto drained = Copy(tee, rest); !drained) {
+    if (drained.error().code == ErrorCode::kDataLoss) {
+      return DataLoss("filesystem layer verification failed for digest " +
+                      job.desc.digest.str() + ": " + drained.error().message);
+    }
+    return std::move(drained).error();
+  }
+  if (!applied) return std::move(applied).error();
+  job.applied = std::move(*applied);
   progress_.Emit(job.short_id, "Verifying Checksum");
   if (job.applied.diff_id != job.diff_id) {
     return RootFsMismatch(job.index, job.diff_id, job.applied.diff_id);
