@@ -228,8 +228,12 @@ TEST_F(PullTest, AgreesWithRealDocker) {
   std::string docker = "DOCKER_HOST=" + std::string(dh) + " docker";
   // docker pushes its own import; both pull it back.
   std::string ref = host_ + "/dk/bb:" + std::to_string(::getpid());
-  ASSERT_EQ(
-      env_.Shell(docker + " import -c 'CMD [\"/bin/sh\"]' " + env_.BusyboxTar() + " " + ref).rc, 0);
+  // A layer docker cannot have yet (the daemon outlives tests): a file naming this run.
+  std::string ctx = env_.dir() + "/uniq";
+  std::filesystem::create_directories(ctx + "/etc");
+  rt::WriteText(ctx + "/etc/run", ref + " " + std::to_string(::time(nullptr)) + "\n");
+  ASSERT_EQ(env_.Shell("tar -C " + ctx + " -cf " + ctx + ".tar etc").rc, 0);
+  ASSERT_EQ(env_.Shell(docker + " import -c 'CMD [\"/bin/sh\"]' " + ctx + ".tar " + ref).rc, 0);
   auto push = env_.Shell(docker + " push " + ref);
   ASSERT_EQ(push.rc, 0) << push.err;
   env_.Shell(docker + " rmi " + ref);
