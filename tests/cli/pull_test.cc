@@ -132,6 +132,21 @@ TEST_F(PullTest, LayersAlreadyPresentAreSkipped) {
   EXPECT_EQ(Fresh("r1", "images -q").out.size(), 26u);  // two images
 }
 
+TEST_F(PullTest, CopyDriverDownloadsBlobsThenUnpacks) {
+  // A store made with the copy driver (no overlay): blobs go to content/ first, then unpack
+  // in order. Same image, same layers, same lines.
+  std::string snaps = env_.dir() + "/rc/snapshots";
+  std::filesystem::create_directories(snaps);
+  rt::WriteText(snaps + "/.driver", "copy\n");
+  auto p = Fresh("rc", "pull " + host_ + "/library/bb:latest");
+  ASSERT_EQ(p.rc, 0) << p.err;
+  EXPECT_NE(p.out.find(": Pull complete\n"), std::string::npos) << p.out;
+  EXPECT_EQ(Trim(Fresh("rc", "images -q --no-trunc").out), id_);
+  // The pulled layer saves back (the blob is the registry's, verified against its diff ID).
+  ASSERT_EQ(Fresh("rc", "save -o " + env_.dir() + "/c.tar " + host_ + "/library/bb").rc, 0);
+  EXPECT_EQ(env_.Shell("skopeo inspect docker-archive:" + env_.dir() + "/c.tar").rc, 0);
+}
+
 TEST_F(PullTest, ErrorsInDockersWords) {
   // Recorded from docker 20.10 against distribution 2.8.
   auto nf = Fresh("r1", "pull " + host_ + "/nosuch");
