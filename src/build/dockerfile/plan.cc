@@ -159,6 +159,13 @@ class Planner {
   Status DispatchOne(State* s, PendingCommand& cmd);
   Result<std::string> Expand(State* s, std::string_view word, std::set<std::string>* used,
                              const Lexer& lexer) {
+    // Plain ASCII without quotes, escapes or `$` comes out of the lexer unchanged.
+    if (std::all_of(word.begin(), word.end(), [&](char c) {
+          return static_cast<unsigned char>(c) < 0x80 && c != '$' && c != '\'' && c != '"' &&
+                 c != lexer.escape_token();
+        })) {
+      return std::string(word);
+    }
     STRATA_ASSIGN_OR_RETURN(Expansion e, lexer.Process(word, s->env));
     used->insert(e.matched.begin(), e.matched.end());
     used->insert(e.unmatched.begin(), e.unmatched.end());
