@@ -117,8 +117,8 @@ Status Puller::Download(LayerJob& job) {
   CountingWriter rest;
   if (auto drained = Copy(tee, rest); !drained) {
     if (drained.error().code == ErrorCode::kDataLoss) {
-      return DataLoss("filesystem layer verification failed for digest " +
-                      job.desc.digest.str() + ": " + drained.error().message);
+      return DataLoss("filesystem layer verification failed for digest " + job.desc.digest.str() +
+                      ": " + drained.error().message);
     }
     return std::move(drained).error();
   }
@@ -333,7 +333,7 @@ Result<PullResult> Puller::Run(const image::Reference& ref, const image::Platfor
 }  // namespace
 
 Result<std::vector<PullResult>> Pull(Store& s, const std::string& reference,
-                                     const PullOptions& options) {
+                                     const PullOptions& options, const PullDone& done) {
   STRATA_ASSIGN_OR_RETURN(image::Reference named, image::ParseNormalizedNamed(reference));
   if (options.all_tags && !named.IsNameOnly()) {
     return InvalidArgument("tag can't be used with --all-tags/-a");
@@ -378,6 +378,7 @@ Result<std::vector<PullResult>> Pull(Store& s, const std::string& reference,
   for (const auto& r : refs) {
     Puller p(s, *repo, options, progress, *snaps);
     STRATA_ASSIGN_OR_RETURN(auto res, p.Run(r, platform));
+    if (done) done(res);
     out.push_back(std::move(res));
   }
   return out;

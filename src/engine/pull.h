@@ -50,10 +50,13 @@ struct PullResult {
   bool updated = false;
 };
 
+// Called after each reference is pulled (with --all-tags docker prints "Digest:" per tag).
+using PullDone = std::function<void(const PullResult&)>;
+
 // Pulls `reference` (docker's familiar form; a name without tag means :latest unless
 // all_tags). With all_tags, every tag of the repository is pulled. A failed pull leaves
 // no image, tag or digest reference behind.
 Result<std::vector<PullResult>> Pull(Store& s, const std::string& reference,
-                                     const PullOptions& options);
+                                     const PullOptions& options, const PullDone& done = {});
 
 }  // namespace strata::engine

@@ -147,6 +147,28 @@ TEST_F(PullTest, CopyDriverDownloadsBlobsThenUnpacks) {
   EXPECT_EQ(env_.Shell("skopeo inspect docker-archive:" + env_.dir() + "/c.tar").rc, 0);
 }
 
+TEST_F(PullTest, AllTags) {
+  Push("docker-archive:" + env_.dir() + "/bb.tar", "library/bb:second");
+  std::string digest = ManifestDigest("library/bb:latest");
+  auto p = Fresh("r1", "pull -a " + host_ + "/library/bb");
+  ASSERT_EQ(p.rc, 0) << p.err;
+  // docker 20.10 -a: each tag's lines and Digest, then one Status for the repository.
+  auto lines = Lines(p.out);
+  ASSERT_GE(lines.size(), 5u) << p.out;
+  EXPECT_EQ(lines[0], "latest: Pulling from library/bb");
+  EXPECT_NE(p.out.find("Digest: " + digest +
+                       "\nsecond: Pulling from library/bb\nDigest: " + digest + "\n"),
+            std::string::npos)
+      << p.out;
+  EXPECT_EQ(lines[lines.size() - 2], "Status: Downloaded newer image for " + host_ + "/library/bb");
+  EXPECT_EQ(lines.back(), host_ + "/library/bb");
+  auto tags = Fresh("r1", "images --format '{{.Tag}}' " + host_ + "/library/bb");
+  EXPECT_EQ(tags.out, "latest\nsecond\n");
+  auto bad = Fresh("r1", "pull -a " + host_ + "/library/bb:latest");
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_EQ(bad.err, "tag can't be used with --all-tags/-a\n");
+}
+
 TEST_F(PullTest, ErrorsInDockersWords) {
   // Recorded from docker 20.10 against distribution 2.8.
   auto nf = Fresh("r1", "pull " + host_ + "/nosuch");

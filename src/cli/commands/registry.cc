@@ -205,7 +205,9 @@ void RegisterRegistryCommands(CLI::App& app, Context& ctx) {
         display.Line(what + ": Pulling from " + path);
       };
       po.progress = [&](const engine::PullProgress& p) { display.Progress(p); };
-      auto res = engine::Pull(**s, o->name, po);
+      auto res = engine::Pull(**s, o->name, po, [&](const engine::PullResult& r) {
+        if (o->all_tags) display.Line("Digest: " + r.digest);
+      });
       if (!res) {
         // Once the stream started docker prints the error bare; before, as the daemon's.
         if (started) return ctx.FailPlain(res.error().message);
