@@ -113,9 +113,9 @@ class DockerFormatter : public CLI::Formatter {
       // pflag shows non-zero defaults: (default true), (default "x"), (default 3).
       std::string def = o->get_default_str();
       if (!def.empty() && def != "false" && def != "0" && def != "[]") {
-        bool quoted =
-            o->get_type_size() > 0 && (o->get_type_name().empty() || o->get_type_name() == "TEXT" ||
-                                       o->get_type_name() == "string");
+        bool quoted = def != "true" && o->get_type_size() > 0 &&
+                      (o->get_type_name().empty() || o->get_type_name() == "TEXT" ||
+                       o->get_type_name() == "string");
         if (o->get_expected_min() == 0 && def == "1") def = "true";  // CLI11 spells flags 1
         desc += quoted ? " (default \"" + def + "\")" : " (default " + def + ")";
       }
