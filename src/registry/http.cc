@@ -1,7 +1,5 @@
 #include "registry/http.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -9,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "registry/curl_lib.h"
 #include "util/fs.h"
 
 namespace strata::registry {
@@ -51,13 +50,13 @@ std::vector<std::string> Headers::GetAll(std::string_view name) const {
 namespace {
 
 struct CurlUrl {
-  CURLU* u = curl_url();
-  ~CurlUrl() { curl_url_cleanup(u); }
+  CURLU* u = Curl().url();
+  ~CurlUrl() { Curl().url_cleanup(u); }
   std::optional<std::string> Get(CURLUPart part, unsigned flags = 0) const {
     char* s = nullptr;
-    if (curl_url_get(u, part, &s, flags) != CURLUE_OK || s == nullptr) return std::nullopt;
+    if (Curl().url_get(u, part, &s, flags) != CURLUE_OK || s == nullptr) return std::nullopt;
     std::string out(s);
-    curl_free(s);
+    Curl().free(s);
     return out;
   }
 };
@@ -83,7 +82,7 @@ std::string UrlParts::Origin() const {
 
 Result<UrlParts> ParseUrl(std::string_view url) {
   CurlUrl cu;
-  if (curl_url_set(cu.u, CURLUPART_URL, std::string(url).c_str(), 0) != CURLUE_OK) {
+  if (Curl().url_set(cu.u, CURLUPART_URL, std::string(url).c_str(), 0) != CURLUE_OK) {
     return InvalidArgument("invalid URL " + RedactUrl(url));
   }
   UrlParts p;
@@ -101,8 +100,8 @@ Result<UrlParts> ParseUrl(std::string_view url) {
 
 Result<std::string> ResolveUrl(std::string_view base, std::string_view ref) {
   CurlUrl cu;
-  if (curl_url_set(cu.u, CURLUPART_URL, std::string(base).c_str(), 0) != CURLUE_OK ||
-      curl_url_set(cu.u, CURLUPART_URL, std::string(ref).c_str(), CURLU_NON_SUPPORT_SCHEME) !=
+  if (Curl().url_set(cu.u, CURLUPART_URL, std::string(base).c_str(), 0) != CURLUE_OK ||
+      Curl().url_set(cu.u, CURLUPART_URL, std::string(ref).c_str(), CURLU_NON_SUPPORT_SCHEME) !=
           CURLUE_OK) {
     return InvalidArgument("invalid redirect location " + RedactUrl(ref));
   }
@@ -280,7 +279,7 @@ size_t ReadCallback(char* buf, size_t size, size_t n, void* user) {
 
 Error CurlError(const Request& req, CURLcode code, const char* errbuf) {
   std::string what = req.method + " " + RedactUrl(req.url) + ": ";
-  std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
+  std::string detail = errbuf[0] != '\0' ? errbuf : Curl().easy_strerror(code);
   switch (code) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -327,18 +326,18 @@ struct HttpClient::Impl {
   }
 
   Impl() {
-    std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    share = curl_share_init();
-    curl_share_setopt(share, CURLSHOPT_LOCKFUNC, &Impl::Lock);
-    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, &Impl::Unlock);
-    curl_share_setopt(share, CURLSHOPT_USERDATA, this);
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    std::call_once(g_curl_init, [] { Curl().global_init(CURL_GLOBAL_DEFAULT); });
+    share = Curl().share_init();
+    Curl().share_setopt(share, CURLSHOPT_LOCKFUNC, &Impl::Lock);
+    Curl().share_setopt(share, CURLSHOPT_UNLOCKFUNC, &Impl::Unlock);
+    Curl().share_setopt(share, CURLSHOPT_USERDATA, this);
+    Curl().share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    Curl().share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    Curl().share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
   }
   ~Impl() {
-    for (CURL* h : pool) curl_easy_cleanup(h);
-    curl_share_cleanup(share);
+    for (CURL* h : pool) Curl().easy_cleanup(h);
+    Curl().share_cleanup(share);
   }
 
   CURL* Acquire() {
@@ -347,11 +346,11 @@ struct HttpClient::Impl {
       if (!pool.empty()) {
         CURL* h = pool.back();
         pool.pop_back();
-        curl_easy_reset(h);
+        Curl().easy_reset(h);
         return h;
       }
     }
-    return curl_easy_init();
+    return Curl().easy_init();
   }
   void Release(CURL* h) {
     std::lock_guard lk(pool_mu);
@@ -364,7 +363,7 @@ struct HttpClient::Impl {
     std::lock_guard lk(ca_mu);
     if (auto it = ca_blobs.find(files); it != ca_blobs.end()) return it->second;
     std::string blob;
-    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    const curl_version_info_data* info = Curl().version_info(CURLVERSION_NOW);
     if (info->cainfo != nullptr) {
       if (auto sys = ReadFile(info->cainfo, 16 << 20)) blob = *sys + "\n";
     }
@@ -386,8 +385,8 @@ namespace {
 
 struct SList {
   curl_slist* l = nullptr;
-  ~SList() { curl_slist_free_all(l); }
-  void Add(const std::string& s) { l = curl_slist_append(l, s.c_str()); }
+  ~SList() { Curl().slist_free_all(l); }
+  void Add(const std::string& s) { l = Curl().slist_append(l, s.c_str()); }
 };
 
 }  // namespace
@@ -408,63 +407,64 @@ Result<Response> HttpClient::Send(const Request& request) {
     SList headers;
     std::string ca_blob;
 
-    curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
-    curl_easy_setopt(h, CURLOPT_SHARE, impl_->share);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    Curl().easy_setopt(h, CURLOPT_URL, req.url.c_str());
+    Curl().easy_setopt(h, CURLOPT_SHARE, impl_->share);
+    Curl().easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    Curl().easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    Curl().easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     // Loopback never goes through a proxy from the environment (Go's ProxyFromEnvironment,
     // hence docker, skips it too); elsewhere libcurl's http(s)_proxy/no_proxy handling applies.
     if (auto parts = ParseUrl(req.url); parts && IsLoopbackHost(parts->host)) {
-      curl_easy_setopt(h, CURLOPT_PROXY, "");
+      Curl().easy_setopt(h, CURLOPT_PROXY, "");
     }
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
-                     options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(options_.connect_timeout.count()));
+    Curl().easy_setopt(h, CURLOPT_HTTP_VERSION,
+                       options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
+    Curl().easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    Curl().easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                       static_cast<long>(options_.connect_timeout.count()));
     auto timeout = req.timeout.count() != 0 ? req.timeout : options_.timeout;
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &HeaderCallback);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteCallback);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    Curl().easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    Curl().easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
+    Curl().easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                       static_cast<long>(options_.low_speed_time.count()));
+    Curl().easy_setopt(h, CURLOPT_HEADERFUNCTION, &HeaderCallback);
+    Curl().easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    Curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteCallback);
+    Curl().easy_setopt(h, CURLOPT_WRITEDATA, &t);
     // Redirects are followed here, not by libcurl, so that Authorization is dropped when
     // the origin changes whatever the libcurl version does.
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    Curl().easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 
     bool has_body = req.body != nullptr || (req.body_size && *req.body_size > 0);
     if (req.method == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+      Curl().easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (req.method == "GET") {
-      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+      Curl().easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (has_body || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
       // UPLOAD streams the body from the read callback; CUSTOMREQUEST names the method.
-      curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(h, CURLOPT_READFUNCTION, &ReadCallback);
-      curl_easy_setopt(h, CURLOPT_READDATA, &t);
+      Curl().easy_setopt(h, CURLOPT_UPLOAD, 1L);
+      Curl().easy_setopt(h, CURLOPT_READFUNCTION, &ReadCallback);
+      Curl().easy_setopt(h, CURLOPT_READDATA, &t);
       curl_off_t size = req.body == nullptr ? 0
                         : req.body_size     ? static_cast<curl_off_t>(*req.body_size)
                                             : -1;
-      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, size);
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+      Curl().easy_setopt(h, CURLOPT_INFILESIZE_LARGE, size);
+      Curl().easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
       headers.Add("Expect:");  // no 100-continue round trip
     } else {
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+      Curl().easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     }
     std::string range;
     if (req.range) {
       range = std::to_string(req.range->start) + "-" +
               (req.range->end ? std::to_string(*req.range->end) : "");
-      curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
+      Curl().easy_setopt(h, CURLOPT_RANGE, range.c_str());
     }
     for (const auto& [k, v] : req.headers.fields()) headers.Add(k + ": " + v);
-    if (headers.l != nullptr) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.l);
+    if (headers.l != nullptr) Curl().easy_setopt(h, CURLOPT_HTTPHEADER, headers.l);
 
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, req.tls.verify ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, req.tls.verify ? 2L : 0L);
+    Curl().easy_setopt(h, CURLOPT_SSL_VERIFYPEER, req.tls.verify ? 1L : 0L);
+    Curl().easy_setopt(h, CURLOPT_SSL_VERIFYHOST, req.tls.verify ? 2L : 0L);
     if (!req.tls.ca_files.empty()) {
       auto blob = impl_->CaBlob(req.tls.ca_files);
       if (!blob) {
@@ -473,24 +473,24 @@ Result<Response> HttpClient::Send(const Request& request) {
       }
       ca_blob = std::move(*blob);
       curl_blob b{ca_blob.data(), ca_blob.size(), CURL_BLOB_NOCOPY};
-      curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+      Curl().easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
     }
     if (!req.tls.client_cert.empty()) {
-      curl_easy_setopt(h, CURLOPT_SSLCERT, req.tls.client_cert.c_str());
-      curl_easy_setopt(h, CURLOPT_SSLKEY, req.tls.client_key.c_str());
+      Curl().easy_setopt(h, CURLOPT_SSLCERT, req.tls.client_cert.c_str());
+      Curl().easy_setopt(h, CURLOPT_SSLKEY, req.tls.client_key.c_str());
     }
 
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = Curl().easy_perform(h);
     long status = 0, version = 0;
     char* eff = nullptr;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
-    curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &resp.new_connections);
+    Curl().easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    Curl().easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+    Curl().easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
+    Curl().easy_getinfo(h, CURLINFO_NUM_CONNECTS, &resp.new_connections);
     resp.url = eff != nullptr ? eff : req.url;
     // The easy handle must not keep pointers into this frame.
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+    Curl().easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+    Curl().easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
     impl_->Release(h);
 
     if (t.error) return t.error->Wrap(req.method + " " + RedactUrl(req.url));
