@@ -1,5 +1,8 @@
 // libFuzzer target: arbitrary bytes through compression detection, the tar
-// reader and ApplyLayer into a fresh temp dir (both apply modes).
+// reader and ApplyLayer into a fresh temp dir (both apply modes), with the
+// tar-split of the same bytes taken alongside: whenever it is usable (as load
+// decides), rebuilding from it and the unpacked files must give the input
+// back byte for byte.
 #include <unistd.h>
 
 #include <cstdint>
@@ -11,6 +14,7 @@
 
 #include "archive/apply.h"
 #include "archive/compression.h"
+#include "archive/tar_split.h"
 #include "digest/hasher.h"
 #include "util/fs.h"
 
@@ -54,7 +58,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   archive::ApplyOptions opts;
   opts.label = "fuzz";
   opts.mode = size % 2 ? archive::ApplyMode::kOverlayDiff : archive::ApplyMode::kMerged;
-  auto stats = archive::ApplyLayer(hr, dir->path(), opts);
+  StringWriter split_bytes;
+  archive::TarSplitWriter split(split_bytes);
+  struct Tee : Reader {
+    Reader& r;
+    Writer& w;
+    std::string seen;
+    Tee(Reader& r, Writer& w) : r(r), w(w) {}
+    Result<size_t> Read(void* buf, size_t n) override {
+      STRATA_ASSIGN_OR_RETURN(size_t k, r.Read(buf, n));
+      seen.append(static_cast<char*>(buf), k);
+      STRATA_TRY(w.Write(buf, k));
+      return k;
+    }
+  } tee(hr, split);
+  auto stats = archive::ApplyLayer(tee, dir->path(), opts);
   if (stats && hr.size() == 0 && size > 0) abort();  // applied without reading anything?
-  return 0;                                          // TempDir removes the tree
+  CountingWriter rest;
+  if (!stats || !Copy(tee, rest) || !split.Finish()) return 0;
+  if (opts.mode != archive::ApplyMode::kOverlayDiff || !split.ok() ||
+      split.files() != stats->file_list || stats->replaced || geteuid() != 0) {
+    return 0;
+  }
+  StringReader sr2(split_bytes.str());
+  auto rebuilt = archive::TarSplitReader::Open(sr2, dir->path());
+  if (!rebuilt) abort();
+  auto back = ReadAll(**rebuilt, 64 << 20);
+  if (!back || *back != tee.seen) abort();  // a usable split must rebuild the tar
+  return 0;                                  // TempDir removes the tree
 }
