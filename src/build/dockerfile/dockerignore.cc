@@ -17,17 +17,6 @@ constexpr size_t kMaxLine = 64 * 1024;  // bufio.Scanner's default token limit
 using go::DecodeRune;
 using go::TrimSpace;
 
-std::u32string Runes(std::string_view s) {
-  std::u32string out;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t w;
-    out.push_back(DecodeRune(s, pos, &w));
-    pos += w;
-  }
-  return out;
-}
-
 // Syntax check of Go's filepath.Match (which patternmatcher.New runs on every pattern).
 bool ValidGlob(std::string_view p) {
   size_t i = 0;
@@ -117,7 +106,7 @@ struct Matcher::Pattern {
 
   // Mirrors patternmatcher's Pattern.compile (with '/' as the separator).
   void Compile() {
-    std::u32string rs = Runes(cleaned);
+    std::u32string rs = go::ToRunes(cleaned);
     size_t i = 0;
     for (size_t iter = 0; i < rs.size(); ++iter) {
       char32_t ch = rs[i++];

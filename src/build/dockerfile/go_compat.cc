@@ -46,6 +46,17 @@ uint32_t DecodeRune(std::string_view s, size_t pos, size_t* width) {
   return 0xFFFD;
 }
 
+std::u32string ToRunes(std::string_view s) {
+  std::u32string out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t w;
+    out.push_back(static_cast<char32_t>(DecodeRune(s, pos, &w)));
+    pos += w;
+  }
+  return out;
+}
+
 void AppendRune(std::string* out, uint32_t r) {
   if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) r = 0xFFFD;
   if (r < 0x80) {

@@ -21,6 +21,8 @@ bool IsSpaceByte(unsigned char b);
 // Decodes the UTF-8 sequence at s[pos]: the code point (U+FFFD when invalid) and its width
 // (1 for an invalid byte), like utf8.DecodeRuneInString.
 uint32_t DecodeRune(std::string_view s, size_t pos, size_t* width);
+// The runes of s, invalid bytes as U+FFFD, like []rune(s).
+std::u32string ToRunes(std::string_view s);
 void AppendRune(std::string* out, uint32_t r);
 
 // strings.TrimLeftFunc(s, unicode.IsSpace) / TrimSpace.

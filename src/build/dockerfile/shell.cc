@@ -214,17 +214,6 @@ class PatternSearch {
   std::unordered_set<uint64_t> failed_;
 };
 
-std::u32string ToRunes(std::string_view s) {
-  std::u32string out;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t w;
-    out.push_back(DecodeRune(s, pos, &w));
-    pos += w;
-  }
-  return out;
-}
-
 std::string FromRunes(const std::u32string& rs) {
   std::string out;
   for (char32_t r : rs) AppendRune(out, r);
@@ -245,7 +234,7 @@ Result<std::string> TrimPrefix(std::string_view pattern, std::string_view value,
 
 // Reverses a pattern rune-wise but keeps each "\x" escape pair in order ("a\*c" -> "c\*a").
 std::string ReversePattern(std::string_view pattern) {
-  std::u32string rs = ToRunes(pattern);
+  std::u32string rs = go::ToRunes(pattern);
   std::u32string out(rs.size(), 0);
   size_t last = rs.size() - 1;
   for (size_t i = 0; i < rs.size();) {
@@ -263,7 +252,7 @@ std::string ReversePattern(std::string_view pattern) {
 }
 
 std::string ReverseString(std::string_view s) {
-  std::u32string rs = ToRunes(s);
+  std::u32string rs = go::ToRunes(s);
   std::reverse(rs.begin(), rs.end());
   return FromRunes(rs);
 }
