@@ -6,7 +6,8 @@ pkgs=(
   libcurl4-openssl-dev libssl-dev libisal-dev zlib1g-dev libzstd-dev libarchive-dev
   liblzma-dev libbz2-dev
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libfmt-dev libboost-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev
+  passt slirp4netns iproute2
   clang libclang-rt-14-dev
   busybox-static python3 tar gzip zstd xz-utils
 )
