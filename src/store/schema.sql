@@ -51,3 +51,18 @@ CREATE INDEX repo_digests_image ON repo_digests(image_id);
 -- tar is regenerated from the split and the layer's snapshot on save or push.
 -- Then blob_digest = diff_id names a blob that content/ does not hold.
 ALTER TABLE layers ADD COLUMN tar_split TEXT;  -- digest of the split blob
+
+-- migration 3
+-- Build cache: one row per executed build step, keyed by the step's cache key
+-- (the parent's key, the expanded instruction and the inputs it reads; see
+-- build/cache.h). The result is the snapshot chain the step produced; its
+-- layer rows stay alive while the row exists (GC marks from here as from
+-- images), and `builder prune` deletes rows.
+CREATE TABLE build_cache (
+  cache_key  TEXT PRIMARY KEY,               -- sha256:…
+  chain_id   TEXT REFERENCES layers(chain_id),  -- NULL: the step left an empty root
+  diff_id    TEXT NOT NULL,                  -- the layer the step added
+  created_at INTEGER NOT NULL,               -- unix seconds
+  last_used  INTEGER NOT NULL,               -- unix seconds, for prune --filter until
+  size       INTEGER NOT NULL DEFAULT 0      -- bytes of the step's layer
+);
