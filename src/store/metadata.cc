@@ -230,12 +230,76 @@ Status Metadata::RemoveRepoDigest(const std::string& ref) {
   return s.Run();
 }
 
+namespace {
+constexpr const char* kCacheCols = "cache_key, chain_id, diff_id, created_at, last_used, size";
+CacheRecord ReadCache(const Stmt& s) {
+  CacheRecord c;
+  c.key = s.Text(0);
+  c.chain_id = s.OptText(1);
+  c.diff_id = s.Text(2);
+  c.created_at = s.Int(3);
+  c.last_used = s.Int(4);
+  c.size = s.Int(5);
+  return c;
+}
+}  // namespace
+
+Result<std::optional<CacheRecord>> Metadata::GetCache(const std::string& key) {
+  std::optional<CacheRecord> out;
+  {
+    STRATA_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(std::string("SELECT ") + kCacheCols +
+                                                " FROM build_cache WHERE cache_key=?"));
+    s.Bind(1, key);
+    STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    out = ReadCache(s);
+  }
+  int64_t now = NowSeconds();
+  if (out->last_used != now) {
+    STRATA_ASSIGN_OR_RETURN(Stmt u,
+                            db_.Prepare("UPDATE build_cache SET last_used=? WHERE cache_key=?"));
+    u.Bind(1, now).Bind(2, key);
+    STRATA_TRY(u.Run());
+    out->last_used = now;
+  }
+  return out;
+}
+
+Status Metadata::PutCache(const CacheRecord& rec) {
+  STRATA_ASSIGN_OR_RETURN(
+      Stmt s, db_.Prepare("INSERT OR REPLACE INTO build_cache (cache_key, chain_id, diff_id, "
+                          "created_at, last_used, size) VALUES (?,?,?,?,?,?)"));
+  int64_t now = NowSeconds();
+  s.Bind(1, rec.key).BindOpt(2, rec.chain_id).Bind(3, rec.diff_id);
+  s.Bind(4, rec.created_at ? rec.created_at : now).Bind(5, rec.last_used ? rec.last_used : now);
+  s.Bind(6, rec.size);
+  return s.Run();
+}
+
+Result<std::vector<CacheRecord>> Metadata::ListCache() {
+  STRATA_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(std::string("SELECT ") + kCacheCols +
+                                              " FROM build_cache ORDER BY last_used, cache_key"));
+  std::vector<CacheRecord> out;
+  for (;;) {
+    STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(ReadCache(s));
+  }
+}
+
+Status Metadata::DeleteCache(const std::string& key) {
+  STRATA_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("DELETE FROM build_cache WHERE cache_key=?"));
+  s.Bind(1, key);
+  return s.Run();
+}
+
 Result<std::vector<LayerRecord>> Metadata::UnreferencedLayers() {
   // Reachable = every chain on the way down from an image's top chain.
   STRATA_ASSIGN_OR_RETURN(
       Stmt s,
       db_.Prepare(std::string("WITH RECURSIVE reach(c) AS ("
                               "  SELECT top_chain_id FROM images WHERE top_chain_id IS NOT NULL"
+                              "  UNION SELECT chain_id FROM build_cache WHERE chain_id IS NOT NULL"
                               "  UNION SELECT l.parent_chain_id FROM layers l JOIN reach r"
                               "  ON l.chain_id = r.c WHERE l.parent_chain_id IS NOT NULL) "
                               "SELECT ") +

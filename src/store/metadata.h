@@ -38,6 +38,17 @@ struct ImageRecord {
   std::vector<std::string> repo_digests;  // name@sha256:…, sorted
 };
 
+// One build cache entry (schema.sql, migration 3): what a build step with
+// this key produced.
+struct CacheRecord {
+  std::string key;                      // sha256:…
+  std::optional<std::string> chain_id;  // the root after the step; none = empty root
+  std::string diff_id;                  // the layer the step added
+  int64_t created_at = 0;               // unix seconds
+  int64_t last_used = 0;                // unix seconds
+  int64_t size = 0;                     // bytes of that layer
+};
+
 class Metadata {
  public:
   explicit Metadata(Db& db) : db_(db) {}
@@ -68,7 +79,13 @@ class Metadata {
   Status AddRepoDigest(const std::string& ref, const std::string& image_id);
   Status RemoveRepoDigest(const std::string& ref);
 
-  // Layers no image reaches (children before parents, so they can be
+  // Build cache. Get also refreshes last_used (a hit keeps an entry young).
+  Result<std::optional<CacheRecord>> GetCache(const std::string& key);
+  Status PutCache(const CacheRecord& rec);
+  Result<std::vector<CacheRecord>> ListCache();
+  Status DeleteCache(const std::string& key);
+
+  // Layers no image or build cache entry reaches (children before parents, so they can be
   // deleted in order).
   Result<std::vector<LayerRecord>> UnreferencedLayers();
   Result<std::vector<LayerRecord>> AllLayers();

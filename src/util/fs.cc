@@ -46,6 +46,37 @@ Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, uint64_t flags
   }
 }
 
+Result<UniqueFd> MakeDirsInRoot(int root_fd, const std::string& path, int mode, uint32_t uid,
+                                uint32_t gid) {
+  STRATA_ASSIGN_OR_RETURN(UniqueFd dir, OpenInRoot(root_fd, "", O_RDONLY | O_DIRECTORY));
+  std::string done;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string name = path.substr(i, j - i);
+    i = j + 1;
+    if (name.empty() || name == ".") continue;
+    std::string next = done.empty() ? name : done + "/" + name;
+    int err = 0;
+    auto child = OpenInRoot(root_fd, next, O_RDONLY | O_DIRECTORY, &err);
+    if (!child && err == ENOENT && name != "..") {
+      if (::mkdirat(dir.get(), name.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
+        return ErrnoError("mkdir " + next);
+      }
+      if (::fchmodat(dir.get(), name.c_str(), static_cast<mode_t>(mode), 0) != 0 ||
+          ::fchownat(dir.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+        return ErrnoError("chown " + next);
+      }
+      child = OpenInRoot(root_fd, next, O_RDONLY | O_DIRECTORY, &err);
+    }
+    if (!child) return ErrnoError("mkdir " + next, err);
+    dir = std::move(*child);
+    done = next;
+  }
+  return dir;
+}
+
 Result<std::vector<std::string>> ListDir(int dirfd) {
   // fdopendir takes over the fd it is given: hand it a fresh one.
   int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -18,6 +18,12 @@ Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode = 0644);
 // outside the tree is reachable. "" opens the root itself. *err_out gets errno.
 Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, uint64_t flags,
                             int* err_out = nullptr);
+// mkdir -p of path inside root_fd's tree (resolved as OpenInRoot does): each
+// directory it creates gets mode (umask aside) and uid/gid. Returns the last
+// directory, opened O_RDONLY. A component that exists as a non-directory is
+// ENOTDIR.
+Result<UniqueFd> MakeDirsInRoot(int root_fd, const std::string& path, int mode, uint32_t uid,
+                                uint32_t gid);
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64 << 20);
 // Writes data to path atomically: a reader sees the old or the new file.
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);

@@ -99,6 +99,39 @@ TEST_F(MetadataTest, UnreferencedLayersChildrenFirst) {
   EXPECT_EQ((*chain)[2].chain_id, "c1");
 }
 
+TEST_F(MetadataTest, BuildCacheKeepsItsLayersAlive) {
+  ASSERT_TRUE(md_->PutLayer(Layer("a", std::nullopt)));
+  ASSERT_TRUE(md_->PutLayer(Layer("b", "a")));
+  CacheRecord c;
+  c.key = "sha256:k1";
+  c.chain_id = "b";
+  c.diff_id = "db";
+  c.size = 7;
+  c.last_used = 100;  // long ago: a Get refreshes it
+  ASSERT_TRUE(md_->PutCache(c));
+  auto un = md_->UnreferencedLayers();
+  ASSERT_TRUE(un);
+  EXPECT_TRUE(un->empty()) << "b and its parent a are reached from the cache row";
+  auto got = md_->GetCache("sha256:k1");
+  ASSERT_TRUE(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->chain_id, std::optional<std::string>("b"));
+  EXPECT_EQ((*got)->diff_id, "db");
+  EXPECT_EQ((*got)->size, 7);
+  EXPECT_GT((*got)->last_used, 100);
+  auto missing = md_->GetCache("sha256:nope");
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+  auto all = md_->ListCache();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  ASSERT_TRUE(md_->DeleteCache("sha256:k1"));
+  un = md_->UnreferencedLayers();
+  ASSERT_TRUE(un);
+  ASSERT_EQ(un->size(), 2u);
+  EXPECT_EQ((*un)[0].chain_id, "b");  // children first
+}
+
 TEST_F(MetadataTest, LayerGainsBlobButKeepsRow) {
   ASSERT_TRUE(md_->PutLayer(Layer("c1", std::nullopt)));
   auto l = Layer("c1", std::nullopt);
