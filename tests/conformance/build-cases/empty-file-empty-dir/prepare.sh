@@ -1,0 +1,2 @@
+set -e
+mkdir -p empty-dir nested/empty

@@ -1,0 +1,4 @@
+set -e
+printf 'tab\n' > "$(printf 'tab\there.txt')"
+printf 'star\n' > 'star*.txt'
+printf 'lead\n' > ' leading-space.txt'
