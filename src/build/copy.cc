@@ -1,0 +1,923 @@
+#include "build/copy.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <deque>
+#include <map>
+
+#include "archive/apply.h"
+#include "archive/compression.h"
+#include "archive/tar_reader.h"
+#include "build/hash_cache.h"
+#include "digest/hasher.h"
+#include "util/fs.h"
+#include "util/io.h"
+
+namespace strata::build {
+namespace {
+
+// ---- paths ---------------------------------------------------------------------------------
+
+std::vector<std::string> Components(std::string_view p) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    if (j > i) out.emplace_back(p.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string JoinComponents(const std::vector<std::string>& c, size_t from = 0,
+                           size_t to = std::string::npos) {
+  std::string out;
+  for (size_t i = from; i < std::min(to, c.size()); ++i) {
+    if (!out.empty()) out += '/';
+    out += c[i];
+  }
+  return out;
+}
+
+// path.Join("/", p) without the leading '/': "../x" -> "x", "/a/./b/" -> "a/b", "/" -> "".
+std::string CleanRel(std::string_view p) {
+  std::vector<std::string> out;
+  for (auto& c : Components(p)) {
+    if (c == ".") continue;
+    if (c == "..") {
+      if (!out.empty()) out.pop_back();
+      continue;
+    }
+    out.push_back(std::move(c));
+  }
+  return JoinComponents(out);
+}
+
+std::string JoinRel(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  if (b.empty()) return std::string(a);
+  return std::string(a) + "/" + std::string(b);
+}
+
+std::string Dirname(std::string_view rel) {
+  size_t s = rel.rfind('/');
+  return s == std::string_view::npos ? std::string() : std::string(rel.substr(0, s));
+}
+std::string Basename(std::string_view rel) {
+  size_t s = rel.rfind('/');
+  return std::string(s == std::string_view::npos ? rel : rel.substr(s + 1));
+}
+
+// What errors call a path in a root: "<root>/<rel>", like docker's host paths.
+std::string Show(const std::string& root, std::string_view rel) {
+  return rel.empty() ? root : root + "/" + std::string(rel);
+}
+
+// continuity's fs.RootPath: resolves every symlink of `path` (the last one too) as if root_fd
+// were '/', keeping components that do not exist. Returns a clean relative path.
+Result<std::string> RootPath(int root_fd, std::string_view path) {
+  std::deque<std::string> todo;
+  for (auto& c : Components(path)) todo.push_back(std::move(c));
+  std::vector<std::string> out;
+  int links = 0;
+  while (!todo.empty()) {
+    std::string c = std::move(todo.front());
+    todo.pop_front();
+    if (c == ".") continue;
+    if (c == "..") {
+      if (!out.empty()) out.pop_back();
+      continue;
+    }
+    out.push_back(c);
+    std::string cand = JoinComponents(out);
+    struct stat st;
+    if (::fstatat(root_fd, cand.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) continue;  // kept as written
+      return ErrnoError("lstat /" + cand);
+    }
+    if (!S_ISLNK(st.st_mode)) continue;
+    if (++links > 255) return Error{ErrorCode::kInvalidArgument, "too many links: /" + cand};
+    std::string target(static_cast<size_t>(std::max<off_t>(st.st_size, 255)) + 1, '\0');
+    ssize_t n = ::readlinkat(root_fd, cand.c_str(), target.data(), target.size());
+    if (n < 0) return ErrnoError("readlink /" + cand);
+    target.resize(static_cast<size_t>(n));
+    out.pop_back();
+    if (!target.empty() && target[0] == '/') out.clear();
+    auto tc = Components(target);
+    todo.insert(todo.begin(), tc.begin(), tc.end());
+  }
+  return JoinComponents(out);
+}
+
+// ---- wildcards (Go's filepath.Match on one path component) ------------------------------------
+
+bool ContainsWildcards(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '*' || s[i] == '?' || s[i] == '[') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Matches a character class starting after '['; sets *end past ']'. false on a bad pattern.
+bool MatchClass(std::string_view p, size_t* pos, unsigned char c, bool* matched) {
+  size_t i = *pos;
+  bool negate = false;
+  if (i < p.size() && p[i] == '^') {
+    negate = true;
+    ++i;
+  }
+  bool any = false;
+  bool first = true;
+  while (true) {
+    if (i >= p.size()) return false;
+    if (p[i] == ']' && !first) {
+      ++i;
+      break;
+    }
+    first = false;
+    auto read_char = [&](unsigned char* out) {
+      if (i >= p.size()) return false;
+      if (p[i] == '\\') {
+        ++i;
+        if (i >= p.size()) return false;
+      } else if (p[i] == '-' || p[i] == ']') {
+        return false;
+      }
+      *out = static_cast<unsigned char>(p[i++]);
+      return true;
+    };
+    unsigned char lo, hi;
+    if (!read_char(&lo)) return false;
+    hi = lo;
+    if (i < p.size() && p[i] == '-') {
+      ++i;
+      if (!read_char(&hi)) return false;
+    }
+    if (lo <= c && c <= hi) any = true;
+  }
+  *pos = i;
+  *matched = any != negate;
+  return true;
+}
+
+// Go's filepath.Match for a name without '/', bytewise (ASCII patterns behave as in Go).
+bool GoMatch(std::string_view p, std::string_view s) {
+  size_t pi = 0, si = 0;
+  size_t star_p = std::string_view::npos, star_s = 0;
+  while (si < s.size() || pi < p.size()) {
+    if (pi < p.size()) {
+      char pc = p[pi];
+      if (pc == '*') {
+        star_p = ++pi;
+        star_s = si;
+        continue;
+      }
+      if (si < s.size()) {
+        if (pc == '?') {
+          ++pi;
+          ++si;
+          continue;
+        }
+        if (pc == '[') {
+          size_t np = pi + 1;
+          bool m = false;
+          if (!MatchClass(p, &np, static_cast<unsigned char>(s[si]), &m)) return false;
+          if (m) {
+            pi = np;
+            ++si;
+            continue;
+          }
+        } else {
+          if (pc == '\\') {
+            if (pi + 1 >= p.size()) return false;
+            pc = p[pi + 1];
+            if (s[si] == pc) {
+              pi += 2;
+              ++si;
+              continue;
+            }
+          } else if (s[si] == pc) {
+            ++pi;
+            ++si;
+            continue;
+          }
+        }
+      }
+    }
+    if (star_p != std::string_view::npos && star_s < s.size()) {
+      pi = star_p;
+      si = ++star_s;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+// ---- sources -----------------------------------------------------------------------------------
+
+struct Match {
+  std::string rel;       // as matched (symlinks not yet followed), relative to the source root
+  std::string resolved;  // rel with symlinks followed inside the root
+  struct stat st {};
+  std::string dest_rel;      // --parents: where under dest it goes
+  std::string exclude_path;  // the match's own path for --exclude ("" = never excluded)
+};
+
+class SourceWalker;
+
+struct State {
+  const CopySource& src;
+  const CopyRequest& req;
+  UniqueFd root;
+  std::optional<dockerfile::Matcher> excludes;
+};
+
+bool IgnoredInContext(const State& s, const std::string& rel) {
+  return s.src.ignore != nullptr && !rel.empty() && s.src.ignore->Matches(rel);
+}
+
+bool IsSpecial(mode_t m) { return !S_ISREG(m) && !S_ISDIR(m) && !S_ISLNK(m); }
+
+Error NotFoundError(const std::string& resolved) {
+  return NotFound("failed to compute cache key: \"/" + resolved + "\" not found: not found");
+}
+
+// Names in dirfd, sorted like Go's ReadDir.
+Result<std::vector<std::string>> SortedNames(int dirfd) {
+  STRATA_ASSIGN_OR_RETURN(auto names, ListDir(dirfd));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Lists the entries under `base` (resolved, relative to the root) that match the pattern
+// components pat[i..], as filepath.Walk + filepath.Match do: a matching directory is not
+// descended; only real directories are walked for the next component.
+Status Glob(const State& s, const std::string& base, const std::vector<std::string>& pat, size_t i,
+            std::vector<std::string>* out) {
+  auto fd = OpenInRoot(s.root.get(), base, O_RDONLY | O_DIRECTORY);
+  if (!fd) return Ok();  // missing base: no matches
+  STRATA_ASSIGN_OR_RETURN(auto names, SortedNames(fd->get()));
+  for (const auto& n : names) {
+    if (!GoMatch(pat[i], n)) continue;
+    std::string rel = JoinRel(base, n);
+    struct stat st;
+    if (::fstatat(fd->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (s.src.is_context && IsSpecial(st.st_mode)) continue;
+    if (IgnoredInContext(s, rel) &&
+        !(S_ISDIR(st.st_mode) && s.src.ignore->MaybeIncludesChildren(rel))) {
+      continue;
+    }
+    if (i + 1 == pat.size()) {
+      out->push_back(rel);
+    } else if (S_ISDIR(st.st_mode)) {
+      STRATA_TRY(Glob(s, rel, pat, i + 1, out));
+    }
+  }
+  return Ok();
+}
+
+// Stats a resolved source path; false when it does not exist for this source.
+Result<bool> StatSource(const State& s, const std::string& resolved, struct stat* st) {
+  int rc = resolved.empty() ? ::fstat(s.root.get(), st)
+                            : ::fstatat(s.root.get(), resolved.c_str(), st, AT_SYMLINK_NOFOLLOW);
+  if (rc != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    return ErrnoError("lstat /" + resolved);
+  }
+  if (s.src.is_context && IsSpecial(st->st_mode)) return false;
+  if (IgnoredInContext(s, resolved)) {
+    return S_ISDIR(st->st_mode) && s.src.ignore->MaybeIncludesChildren(resolved);
+  }
+  return true;
+}
+
+Result<std::vector<Match>> ResolveSource(const State& s, const std::string& source) {
+  const bool parents = s.req.parents;
+  // --parents: "a/./b/c" copies b/c under dest; without a pivot the whole path is kept.
+  std::string pivot;
+  if (parents) {
+    std::string_view raw = source;
+    size_t from = 0;
+    while (raw.substr(from, 2) == "./") from += 2;
+    size_t p = raw.find("/./", from);
+    if (p != std::string_view::npos) pivot = CleanRel(raw.substr(0, p));
+  }
+  std::string cleaned = CleanRel(source);
+  std::vector<std::string> comps = Components(cleaned);
+  size_t w = 0;
+  while (w < comps.size() && !ContainsWildcards(comps[w])) ++w;
+  const bool wildcard = w < comps.size();
+
+  std::vector<std::string> rels;
+  std::string glob_base;
+  if (wildcard) {
+    STRATA_ASSIGN_OR_RETURN(glob_base, RootPath(s.root.get(), JoinComponents(comps, 0, w)));
+    STRATA_TRY(Glob(s, glob_base, comps, w, &rels));
+  } else {
+    rels.push_back(cleaned);
+  }
+  std::vector<Match> out;
+  for (auto& rel : rels) {
+    Match m;
+    STRATA_ASSIGN_OR_RETURN(m.resolved, RootPath(s.root.get(), rel));
+    STRATA_ASSIGN_OR_RETURN(bool exists, StatSource(s, m.resolved, &m.st));
+    if (!exists) {
+      // BuildKit's --parents treats every source as a pattern: a missing one copies nothing.
+      if (parents && !wildcard) continue;
+      return NotFoundError(m.resolved);
+    }
+    if (parents) {
+      m.dest_rel = rel;
+      if (!pivot.empty()) {
+        if (rel == pivot) {
+          m.dest_rel.clear();
+        } else if (rel.compare(0, pivot.size() + 1, pivot + "/") == 0) {
+          m.dest_rel = rel.substr(pivot.size() + 1);
+        }
+      }
+      m.exclude_path = m.dest_rel;
+    } else if (wildcard) {
+      m.exclude_path = glob_base.empty() ? rel : rel.substr(glob_base.size() + 1);
+    }
+    m.rel = std::move(rel);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// ---- walking a match ---------------------------------------------------------------------------
+
+struct Entry {
+  const std::string& rel;      // relative to the match root ("" for the root)
+  const std::string& src_rel;  // relative to the source root
+  int dirfd;                   // directory holding it (for the root of a file match: its parent)
+  const char* name;
+  const struct stat& st;
+};
+
+class Visitor {
+ public:
+  virtual ~Visitor() = default;
+  virtual Status Leaf(const Entry& e) = 0;
+  // fd: the source directory, open for reading.
+  virtual Status EnterDir(const Entry& e, int fd) = 0;
+  virtual Status LeaveDir(const Entry& e, int fd) = 0;
+};
+
+class Walker {
+ public:
+  Walker(const State& s, const Match& m) : s_(s), m_(m) {}
+
+  Status Run(Visitor& v) {
+    if (S_ISDIR(m_.st.st_mode)) {
+      auto fd = OpenInRoot(s_.root.get(), m_.resolved, O_RDONLY | O_DIRECTORY);
+      if (!fd) return std::move(fd).error().Wrap("open source /" + m_.resolved);
+      std::string rel;
+      Entry e{rel, m_.resolved, -1, "", m_.st};
+      STRATA_TRY(v.EnterDir(e, fd->get()));
+      STRATA_TRY(Children(v, fd->get(), rel, m_.resolved));
+      return v.LeaveDir(e, fd->get());
+    }
+    auto parent = OpenInRoot(s_.root.get(), Dirname(m_.resolved), O_RDONLY | O_DIRECTORY);
+    if (!parent) return std::move(parent).error().Wrap("open source /" + m_.resolved);
+    std::string rel, name = Basename(m_.resolved);
+    return v.Leaf(Entry{rel, m_.resolved, parent->get(), name.c_str(), m_.st});
+  }
+
+ private:
+  enum class Keep { kYes, kNo, kMaybe };  // kMaybe: an excluded dir that may hold included paths
+
+  Keep Decide(const std::string& rel, const std::string& src_rel, const struct stat& st) const {
+    if (s_.src.is_context && IsSpecial(st.st_mode)) return Keep::kNo;
+    bool dir = S_ISDIR(st.st_mode);
+    Keep k = Keep::kYes;
+    if (IgnoredInContext(s_, src_rel)) {
+      if (!dir || !s_.src.ignore->MaybeIncludesChildren(src_rel)) return Keep::kNo;
+      k = Keep::kMaybe;
+    }
+    if (s_.excludes) {
+      std::string p = JoinRel(m_.exclude_path, rel);
+      if (s_.excludes->Matches(p)) {
+        if (!dir || !s_.excludes->MaybeIncludesChildren(p)) return Keep::kNo;
+        k = Keep::kMaybe;
+      }
+    }
+    return k;
+  }
+
+  // Whether anything under an excluded directory is included after all.
+  Result<bool> AnyIncluded(int fd, const std::string& rel, const std::string& src_rel) {
+    STRATA_ASSIGN_OR_RETURN(auto names, SortedNames(fd));
+    for (const auto& n : names) {
+      struct stat st;
+      if (::fstatat(fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      std::string crel = JoinRel(rel, n), csrc = JoinRel(src_rel, n);
+      Keep k = Decide(crel, csrc, st);
+      if (k == Keep::kYes) return true;
+      if (k == Keep::kMaybe) {
+        UniqueFd c(::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!c) continue;
+        STRATA_ASSIGN_OR_RETURN(bool any, AnyIncluded(c.get(), crel, csrc));
+        if (any) return true;
+      }
+    }
+    return false;
+  }
+
+  Status Children(Visitor& v, int fd, const std::string& rel, const std::string& src_rel) {
+    auto names = SortedNames(fd);
+    if (!names) return std::move(names).error().Wrap("read directory /" + src_rel);
+    for (const auto& n : *names) {
+      struct stat st;
+      if (::fstatat(fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;  // removed meanwhile
+        return ErrnoError("lstat /" + JoinRel(src_rel, n));
+      }
+      std::string crel = JoinRel(rel, n), csrc = JoinRel(src_rel, n);
+      Keep k = Decide(crel, csrc, st);
+      if (k == Keep::kNo) continue;
+      Entry e{crel, csrc, fd, n.c_str(), st};
+      if (!S_ISDIR(st.st_mode)) {
+        STRATA_TRY(v.Leaf(e));
+        continue;
+      }
+      UniqueFd c(::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!c) return ErrnoError("open /" + csrc);
+      if (k == Keep::kMaybe) {
+        STRATA_ASSIGN_OR_RETURN(bool any, AnyIncluded(c.get(), crel, csrc));
+        if (!any) continue;
+      }
+      STRATA_TRY(v.EnterDir(e, c.get()));
+      STRATA_TRY(Children(v, c.get(), crel, csrc));
+      STRATA_TRY(v.LeaveDir(e, c.get()));
+    }
+    return Ok();
+  }
+
+  const State& s_;
+  const Match& m_;
+};
+
+// ---- checksum ----------------------------------------------------------------------------------
+
+class ChecksumVisitor : public Visitor {
+ public:
+  ChecksumVisitor(const State& s, digest::Hasher& h) : s_(s), h_(h) {}
+
+  Status Leaf(const Entry& e) override {
+    Record(e);
+    if (S_ISREG(e.st.st_mode)) {
+      if (e.st.st_nlink > 1) {
+        auto [it, fresh] = links_.try_emplace({e.st.st_dev, e.st.st_ino}, e.rel);
+        Str(fresh ? std::string() : it->second);
+        if (!fresh) return Ok();
+      }
+      Result<digest::Digest> d = digest::Digest();
+      if (s_.src.cache != nullptr) {
+        d = s_.src.cache->FileDigest(e.dirfd, e.name, Show(s_.src.root, e.src_rel), e.st);
+      } else {
+        UniqueFd fd(::openat(e.dirfd, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) return ErrnoError("open /" + e.src_rel);
+        d = DigestFd(fd.get());
+      }
+      if (!d) return std::move(d).error();
+      Str(d->hex());
+    } else if (S_ISLNK(e.st.st_mode)) {
+      std::string target(static_cast<size_t>(e.st.st_size) + 256, '\0');
+      ssize_t n = ::readlinkat(e.dirfd, e.name, target.data(), target.size());
+      if (n < 0) return ErrnoError("readlink /" + e.src_rel);
+      target.resize(static_cast<size_t>(n));
+      Str(target);
+    } else {
+      Num(e.st.st_rdev);
+    }
+    return Ok();
+  }
+  Status EnterDir(const Entry& e, int) override {
+    Record(e);
+    return Ok();
+  }
+  Status LeaveDir(const Entry&, int) override {
+    Str("..");
+    return Ok();
+  }
+
+  void Str(std::string_view s) {
+    Num(s.size());
+    h_.Update(s.data(), s.size());
+  }
+  void Num(uint64_t v) { h_.Update(&v, sizeof(v)); }
+
+ private:
+  void Record(const Entry& e) {
+    Str(e.rel);
+    Num(e.st.st_mode & (S_IFMT | 07777));
+    if (!s_.src.is_context) {
+      Num(e.st.st_uid);
+      Num(e.st.st_gid);
+    }
+  }
+  const State& s_;
+  digest::Hasher& h_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+};
+
+// ---- copy --------------------------------------------------------------------------------------
+
+struct DestRoot {
+  std::string path;
+  UniqueFd fd;
+  uint32_t uid = 0, gid = 0;  // owner of directories COPY creates
+  bool privileged = ::geteuid() == 0;
+};
+
+Status Chown(const DestRoot& d, int dirfd, const char* name, uint32_t uid, uint32_t gid,
+             const std::string& what) {
+  int rc = name == nullptr ? ::fchown(dirfd, uid, gid)
+                           : ::fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+  // Unprivileged (tests): keep our own ids rather than failing.
+  if (rc != 0 && !(errno == EPERM && !d.privileged)) return ErrnoError("chown " + what);
+  return Ok();
+}
+
+// fsutil's MkdirAll inside the root: missing directories are created 0755 and owned by the
+// --chown ids; an existing non-directory is an error. `rel` must be resolved (RootPath).
+Result<UniqueFd> MkdirAll(const DestRoot& d, const std::string& rel) {
+  UniqueFd cur(::openat(d.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cur) return ErrnoError("open " + d.path);
+  std::string done;
+  for (const auto& c : Components(rel)) {
+    done = JoinRel(done, c);
+    UniqueFd next(::openat(cur.get(), c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next && errno == ENOENT) {
+      if (::mkdirat(cur.get(), c.c_str(), 0755) != 0 && errno != EEXIST) {
+        return ErrnoError("mkdir " + Show(d.path, done));
+      }
+      next.reset(::openat(cur.get(), c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!next) return ErrnoError("open " + Show(d.path, done));
+      STRATA_TRY(Chown(d, next.get(), nullptr, d.uid, d.gid, Show(d.path, done)));
+      if (::fchmod(next.get(), 0755) != 0) return ErrnoError("chmod " + Show(d.path, done));
+    } else if (!next) {
+      if (errno == ENOTDIR || errno == ELOOP) {
+        return ErrnoError("mkdir " + Show(d.path, done), ENOTDIR);
+      }
+      return ErrnoError("open " + Show(d.path, done));
+    }
+    cur = std::move(next);
+  }
+  return cur;
+}
+
+Status CopyXattrs(int src, int dst) {
+  ssize_t n = ::flistxattr(src, nullptr, 0);
+  if (n <= 0) return Ok();
+  std::string names(static_cast<size_t>(n), '\0');
+  n = ::flistxattr(src, names.data(), names.size());
+  if (n <= 0) return Ok();
+  names.resize(static_cast<size_t>(n));
+  for (size_t pos = 0; pos < names.size();) {
+    std::string key = names.c_str() + pos;
+    pos += key.size() + 1;
+    if (key.empty()) continue;
+    ssize_t vn = ::fgetxattr(src, key.c_str(), nullptr, 0);
+    if (vn < 0) continue;
+    std::string value(static_cast<size_t>(vn), '\0');
+    vn = ::fgetxattr(src, key.c_str(), value.data(), value.size());
+    if (vn < 0) continue;
+    // Best effort, as BuildKit copies with AllowXAttrErrors.
+    (void)::fsetxattr(dst, key.c_str(), value.data(), static_cast<size_t>(vn), 0);
+  }
+  return Ok();
+}
+
+Status CopyData(int in, int out, off_t size, bool* try_reflink, const std::string& what) {
+  if (*try_reflink && size > 0) {
+    if (::ioctl(out, FICLONE, in) == 0) return Ok();
+    *try_reflink = false;
+  }
+  off_t left = size;
+  while (left > 0) {
+    ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<size_t>(left), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+      break;
+    }
+    if (n < 0) return ErrnoError("copy " + what);
+    if (n == 0) return Ok();
+    left -= n;
+  }
+  if (left == 0) return Ok();
+  if (::lseek(in, size - left, SEEK_SET) < 0) return ErrnoError("seek " + what);
+  std::vector<char> buf(1 << 17);
+  while (true) {
+    ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("read " + what);
+    if (n == 0) return Ok();
+    FdWriter w(out);
+    STRATA_TRY(w.Write(buf.data(), static_cast<size_t>(n)));
+  }
+}
+
+class CopyVisitor : public Visitor {
+ public:
+  // target: the resolved destination of the match, relative to the dest root. For a directory
+  // match it exists and is a directory; for a file it is the path to create.
+  CopyVisitor(const State& s, DestRoot& d, std::string target)
+      : s_(s), d_(d), target_(std::move(target)) {}
+
+  Status Leaf(const Entry& e) override {
+    std::string out_rel = JoinRel(target_, e.rel);
+    int parent;
+    const char* name;
+    UniqueFd top_parent;
+    std::string top_name;
+    if (e.rel.empty()) {  // a file match: its target's parent exists (prepared by the caller)
+      auto p = OpenInRoot(d_.fd.get(), Dirname(out_rel), O_RDONLY | O_DIRECTORY);
+      if (!p) return std::move(p).error().Wrap("open " + Show(d_.path, Dirname(out_rel)));
+      top_parent = std::move(*p);
+      top_name = Basename(out_rel);
+      parent = top_parent.get();
+      name = top_name.c_str();
+    } else {
+      parent = dirs_.back();
+      name = e.name;
+    }
+    const std::string shown = Show(d_.path, out_rel);
+    // fsutil's ensureEmptyFileTarget: a directory in the way is an error, anything else goes.
+    struct stat cur;
+    if (::fstatat(parent, name, &cur, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(cur.st_mode)) {
+        return FailedPrecondition("cannot replace to directory " + shown + " with file");
+      }
+      if (::unlinkat(parent, name, 0) != 0) return ErrnoError("remove " + shown);
+    }
+    if (S_ISREG(e.st.st_mode) && e.st.st_nlink > 1) {
+      auto [it, fresh] = links_.try_emplace({e.st.st_dev, e.st.st_ino}, out_rel);
+      if (!fresh) {
+        if (::linkat(d_.fd.get(), it->second.c_str(), parent, name, 0) != 0) {
+          return ErrnoError("link " + shown);
+        }
+        return Ok();
+      }
+    }
+    uint32_t uid, gid;
+    Owner(e.st, &uid, &gid);
+    if (S_ISREG(e.st.st_mode)) {
+      UniqueFd in(::openat(e.dirfd, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (!in) return ErrnoError("open source /" + e.src_rel);
+      UniqueFd out(
+          ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!out) return ErrnoError("create " + shown);
+      STRATA_TRY(CopyData(in.get(), out.get(), e.st.st_size, &try_reflink_, shown));
+      STRATA_TRY(Chown(d_, out.get(), nullptr, uid, gid, shown));
+      if (::fchmod(out.get(), Mode(e.st)) != 0) return ErrnoError("chmod " + shown);
+      STRATA_TRY(CopyXattrs(in.get(), out.get()));
+      struct timespec ts[2] = {e.st.st_atim, e.st.st_mtim};
+      if (::futimens(out.get(), ts) != 0) return ErrnoError("utimes " + shown);
+      return Ok();
+    }
+    if (S_ISLNK(e.st.st_mode)) {
+      std::string target(static_cast<size_t>(e.st.st_size) + 256, '\0');
+      ssize_t n = ::readlinkat(e.dirfd, e.name, target.data(), target.size());
+      if (n < 0) return ErrnoError("readlink /" + e.src_rel);
+      target.resize(static_cast<size_t>(n));
+      if (::symlinkat(target.c_str(), parent, name) != 0) return ErrnoError("symlink " + shown);
+    } else {
+      if (::mknodat(parent, name, (e.st.st_mode & S_IFMT) | 0600, e.st.st_rdev) != 0) {
+        return ErrnoError("mknod " + shown);
+      }
+    }
+    STRATA_TRY(Chown(d_, parent, name, uid, gid, shown));
+    if (!S_ISLNK(e.st.st_mode) && ::fchmodat(parent, name, Mode(e.st), 0) != 0) {
+      return ErrnoError("chmod " + shown);
+    }
+    struct timespec ts[2] = {e.st.st_atim, e.st.st_mtim};
+    if (::utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
+      return ErrnoError("utimes " + shown);
+    return Ok();
+  }
+
+  Status EnterDir(const Entry& e, int) override {
+    std::string out_rel = JoinRel(target_, e.rel);
+    if (e.rel.empty()) {  // the match's root: dest itself, left as it is
+      auto fd = OpenInRoot(d_.fd.get(), out_rel, O_RDONLY | O_DIRECTORY);
+      if (!fd) return std::move(fd).error().Wrap("open " + Show(d_.path, out_rel));
+      owned_.push_back(std::move(*fd));
+      dirs_.push_back(owned_.back().get());
+      return Ok();
+    }
+    int parent = dirs_.back();
+    struct stat cur;
+    if (::fstatat(parent, e.name, &cur, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (!S_ISDIR(cur.st_mode)) {
+        return FailedPrecondition("cannot copy to non-directory: " + Show(d_.path, out_rel));
+      }
+    } else if (::mkdirat(parent, e.name, 0700) != 0) {
+      return ErrnoError("mkdir " + Show(d_.path, out_rel));
+    }
+    UniqueFd fd(::openat(parent, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return ErrnoError("open " + Show(d_.path, out_rel));
+    owned_.push_back(std::move(fd));
+    dirs_.push_back(owned_.back().get());
+    return Ok();
+  }
+
+  Status LeaveDir(const Entry& e, int src_fd) override {
+    int fd = dirs_.back();
+    Status st = Ok();
+    if (!e.rel.empty()) {
+      // Metadata last, so a read-only directory still takes its children.
+      const std::string shown = Show(d_.path, JoinRel(target_, e.rel));
+      uint32_t uid, gid;
+      Owner(e.st, &uid, &gid);
+      st = Chown(d_, fd, nullptr, uid, gid, shown);
+      if (st && ::fchmod(fd, Mode(e.st)) != 0) st = ErrnoError("chmod " + shown);
+      if (st) st = CopyXattrs(src_fd, fd);
+      // The context docker transfers has directories timed at the transfer: keep only a
+      // stage's directory times.
+      if (st && !s_.src.is_context) {
+        struct timespec ts[2] = {e.st.st_atim, e.st.st_mtim};
+        if (::futimens(fd, ts) != 0) st = ErrnoError("utimes " + shown);
+      }
+    }
+    dirs_.pop_back();
+    owned_.pop_back();
+    return st;
+  }
+
+ private:
+  void Owner(const struct stat& st, uint32_t* uid, uint32_t* gid) const {
+    if (s_.req.chown) {
+      *uid = s_.req.chown->uid;
+      *gid = s_.req.chown->gid;
+    } else if (s_.src.is_context) {
+      *uid = *gid = 0;
+    } else {
+      *uid = st.st_uid;
+      *gid = st.st_gid;
+    }
+  }
+  mode_t Mode(const struct stat& st) const {
+    if (!s_.req.chmod) return st.st_mode & 07777;
+    uint32_t m = *s_.req.chmod;
+    // Without special bits in --chmod the source's are kept (fsutil replaces the 0777 part).
+    if ((m & 07000) == 0) return (st.st_mode & 07000) | (m & 0777);
+    return m & 07777;
+  }
+
+  const State& s_;
+  DestRoot& d_;
+  std::string target_;
+  std::vector<UniqueFd> owned_;
+  std::vector<int> dirs_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  bool try_reflink_ = true;
+};
+
+// BuildKit's isArchivePath: a regular file that decompresses (gzip, bzip2, xz, zstd or none)
+// into something whose first tar header reads.
+bool IsArchive(int fd) {
+  if (::lseek(fd, 0, SEEK_SET) != 0) return false;
+  FdReader raw(fd);
+  auto dec = archive::NewDecompressingReader(raw);
+  if (!dec) return false;
+  archive::TarReader tr(**dec);
+  auto e = tr.Next();
+  return e && e->has_value();
+}
+
+Status Extract(int fd, const std::string& dir, const std::string& label) {
+  if (::lseek(fd, 0, SEEK_SET) != 0) return ErrnoError("seek " + label);
+  FdReader raw(fd);
+  STRATA_ASSIGN_OR_RETURN(auto dec, archive::NewDecompressingReader(raw));
+  archive::ApplyOptions opts;
+  opts.label = label;
+  auto st = archive::ApplyLayer(*dec, dir, opts);
+  if (!st) return std::move(st).error();
+  return Ok();
+}
+
+Result<State> MakeState(const CopySource& src, const CopyRequest& req) {
+  State s{src, req, UniqueFd(::open(src.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)), {}};
+  if (!s.root) return ErrnoError("open source " + src.root);
+  if (!req.excludes.empty()) {
+    std::vector<std::string> pats;
+    for (const auto& p : req.excludes) pats.push_back(dockerfile::CleanPath(p));
+    auto m = dockerfile::Matcher::Create(pats);
+    if (!m) return std::move(m).error().Wrap("--exclude");
+    s.excludes = std::move(*m);
+  }
+  return s;
+}
+
+bool EndsWithSlash(std::string_view p) { return !p.empty() && p.back() == '/'; }
+
+}  // namespace
+
+std::string CopyDestination(const std::string& workdir, const std::string& dest) {
+  std::string joined = !dest.empty() && dest[0] == '/' ? dest : workdir + "/" + dest;
+  std::string out = "/" + CleanRel(joined);
+  if (dest.empty() || dest == "." || EndsWithSlash(dest)) {
+    if (!EndsWithSlash(out)) out += '/';
+  }
+  return out;
+}
+
+Result<digest::Digest> ChecksumSources(const CopySource& src, const CopyRequest& req) {
+  STRATA_ASSIGN_OR_RETURN(State s, MakeState(src, req));
+  digest::Hasher h;
+  ChecksumVisitor v(s, h);
+  for (const auto& source : req.sources) {
+    v.Str("source");
+    v.Str(source);
+    STRATA_ASSIGN_OR_RETURN(auto matches, ResolveSource(s, source));
+    for (const auto& m : matches) {
+      v.Str("match");
+      v.Str(m.rel);
+      v.Str(m.dest_rel);
+      ChecksumVisitor mv(s, h);  // hardlink groups are per match, as the copy keeps them
+      Walker w(s, m);
+      STRATA_TRY(w.Run(mv));
+    }
+  }
+  return h.Sum();
+}
+
+Status Copy(const CopySource& src, const CopyRequest& req, const std::string& dest_root) {
+  STRATA_ASSIGN_OR_RETURN(State s, MakeState(src, req));
+  DestRoot d;
+  d.path = dest_root;
+  d.fd.reset(::open(dest_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d.fd) return ErrnoError("open " + dest_root);
+  if (req.chown) {
+    d.uid = req.chown->uid;
+    d.gid = req.chown->gid;
+  }
+  const std::string dest = CopyDestination(req.workdir, req.dest);
+  for (const auto& source : req.sources) {
+    STRATA_ASSIGN_OR_RETURN(auto matches, ResolveSource(s, source));
+    for (const auto& m : matches) {
+      std::string dest_m = dest;
+      if (req.parents) {
+        dest_m = "/" + JoinRel(CleanRel(dest), m.dest_rel);
+        if (S_ISDIR(m.st.st_mode) || m.dest_rel.empty()) dest_m += '/';
+      }
+      if (req.is_add && S_ISREG(m.st.st_mode)) {
+        auto in = OpenInRoot(s.root.get(), m.resolved, O_RDONLY);
+        if (!in) return std::move(in).error().Wrap("open source /" + m.resolved);
+        if (IsArchive(in->get())) {
+          STRATA_ASSIGN_OR_RETURN(std::string target, RootPath(d.fd.get(), dest_m));
+          {
+            auto made = MkdirAll(d, target);
+            if (!made) return std::move(made).error();
+          }
+          STRATA_TRY(Extract(in->get(), Show(dest_root, target), "/" + m.rel));
+          continue;
+        }
+      }
+      // fsutil's Copy: make dest (trailing '/') or its parent, resolve it, then decide.
+      std::string ensure = EndsWithSlash(dest_m) ? dest_m : Dirname(CleanRel(dest_m));
+      STRATA_ASSIGN_OR_RETURN(std::string ensure_rel, RootPath(d.fd.get(), ensure));
+      {
+        auto made = MkdirAll(d, ensure_rel);
+        if (!made) return std::move(made).error();
+      }
+      STRATA_ASSIGN_OR_RETURN(std::string target, RootPath(d.fd.get(), CleanRel(dest_m)));
+      struct stat ts;
+      bool exists = ::fstatat(d.fd.get(), target.empty() ? "." : target.c_str(), &ts,
+                              AT_SYMLINK_NOFOLLOW) == 0;
+      bool src_dir = S_ISDIR(m.st.st_mode);
+      if (!src_dir && exists && S_ISDIR(ts.st_mode)) {
+        target = JoinRel(target, Basename(m.rel.empty() ? m.resolved : m.rel));
+      } else if (src_dir) {
+        if (exists && !S_ISDIR(ts.st_mode)) {
+          return FailedPrecondition("cannot copy to non-directory: " + Show(dest_root, target));
+        }
+        if (!exists) {
+          auto made = MkdirAll(d, target);
+          if (!made) return std::move(made).error();
+        }
+      }
+      CopyVisitor v(s, d, target);
+      Walker w(s, m);
+      STRATA_TRY(w.Run(v));
+    }
+  }
+  return Ok();
+}
+
+}  // namespace strata::build
