@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -201,7 +202,110 @@ Status LocalStore::Walk(const std::function<void(const Info&)>& fn) const {
   return Ok();
 }
 
-Status LocalStore::CleanIngest(int64_t min_age_seconds) const {
+PartialIngest::PartialIngest(std::string root, std::string path, UniqueFd fd, digest::Digest want,
+                             uint64_t size)
+    : root_(std::move(root)),
+      path_(std::move(path)),
+      fd_(std::move(fd)),
+      want_(std::move(want)),
+      offset_(size),
+      size_(size),
+      flushed_(static_cast<int64_t>(size)) {}
+
+Status PartialIngest::Write(const void* buf, size_t n) {
+  if (done_) return FailedPrecondition("write to committed blob " + want_.str());
+  const char* p = static_cast<const char*>(buf);
+  for (size_t left = n; left > 0;) {
+    ssize_t k = ::pwrite(fd_.get(), p, left, static_cast<off_t>(size_));
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return ErrnoError("write " + path_);
+    if (hasher_) hasher_->Update(p, static_cast<size_t>(k));
+    p += k;
+    left -= static_cast<size_t>(k);
+    size_ += static_cast<uint64_t>(k);
+  }
+  int64_t written = static_cast<int64_t>(size_);
+  if (written - flushed_ >= kWritebackChunk) {
+    StartWriteback(fd_.get(), flushed_, written - flushed_);
+    flushed_ = written;
+  }
+  return Ok();
+}
+
+Status PartialIngest::HashFromStart() {
+  digest::Hasher h;
+  std::string buf(kCopyBufferSize, '\0');
+  for (uint64_t off = 0; off < size_;) {
+    ssize_t k = ::pread(fd_.get(), buf.data(), std::min<uint64_t>(buf.size(), size_ - off),
+                        static_cast<off_t>(off));
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return ErrnoError("read " + path_);
+    if (k == 0) return DataLoss(path_ + ": shorter than " + std::to_string(size_) + " bytes");
+    h.Update(buf.data(), static_cast<size_t>(k));
+    off += static_cast<uint64_t>(k);
+  }
+  hasher_.emplace(std::move(h));
+  return Ok();
+}
+
+Status PartialIngest::Discard() {
+  if (::ftruncate(fd_.get(), 0) != 0) return ErrnoError("truncate " + path_);
+  size_ = offset_ = 0;
+  flushed_ = 0;
+  if (hasher_) hasher_.emplace();
+  return Ok();
+}
+
+void PartialIngest::Remove() {
+  if (!done_ && !path_.empty()) ::unlink(path_.c_str());
+  size_ = offset_ = 0;
+  done_ = true;
+}
+
+Result<digest::Digest> PartialIngest::Commit(int64_t expected_size) {
+  if (done_) return FailedPrecondition("blob " + want_.str() + " already committed or removed");
+  if (expected_size >= 0 && static_cast<uint64_t>(expected_size) != size_) {
+    return DataLoss("blob " + want_.str() + ": size mismatch: expected " +
+                    std::to_string(expected_size) + " bytes, got " + std::to_string(size_));
+  }
+  if (hasher_ && hasher_->Sum() != want_) {
+    return DataLoss("digest mismatch: expected " + want_.str() + ", got " + hasher_->Sum().str());
+  }
+  if (::fsync(fd_.get()) != 0) return ErrnoError("fsync " + path_);
+  std::string dir = BlobsDir(root_) + "/" + want_.algorithm();
+  STRATA_TRY(MakeDirs(dir));
+  std::string dest = content::BlobPath(root_, want_);
+  if (::rename(path_.c_str(), dest.c_str()) != 0) return ErrnoError("commit blob " + dest);
+  done_ = true;
+  fd_.reset();  // drops the lock, after the name is gone
+  STRATA_TRY(FsyncDir(dir));
+  return want_;
+}
+
+Result<PartialIngest> LocalStore::OpenPartial(const digest::Digest& d) const {
+  STRATA_TRY(MakeDirs(IngestDir(root_)));
+  std::string path = PartialPath(root_, d);
+  for (;;) {
+    STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDWR | O_CREAT, 0644));
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) return Conflict("blob " + d.str() + " is being downloaded");
+      return ErrnoError("lock " + path);
+    }
+    // The previous holder may have committed (renamed) or removed it before we locked it:
+    // then our fd names a file nobody else will see; start over on the current name.
+    struct stat by_fd, by_name;
+    if (::fstat(fd.get(), &by_fd) != 0) return ErrnoError("stat " + path);
+    if (::stat(path.c_str(), &by_name) != 0 || by_fd.st_ino != by_name.st_ino ||
+        by_fd.st_dev != by_name.st_dev) {
+      continue;
+    }
+    // Touch it: the age CleanIngest looks at runs from the last pull that used it.
+    (void)::futimens(fd.get(), nullptr);
+    return PartialIngest(root_, path, std::move(fd), d, static_cast<uint64_t>(by_fd.st_size));
+  }
+}
+
+Status LocalStore::CleanIngest(int64_t min_age_seconds, int64_t partial_min_age_seconds) const {
   std::string dir = IngestDir(root_);
   DIR* dp = ::opendir(dir.c_str());
   if (!dp) return Ok();
@@ -212,7 +316,18 @@ Status LocalStore::CleanIngest(int64_t min_age_seconds) const {
     std::string p = dir + "/" + name;
     struct stat st;
     if (::lstat(p.c_str(), &st) != 0) continue;
-    if (now - st.st_mtime >= min_age_seconds) ::unlink(p.c_str());
+    int64_t min_age = name.starts_with(kPartialPrefix) ? partial_min_age_seconds : min_age_seconds;
+    if (now - st.st_mtime < min_age) continue;
+    if (name.starts_with(kPartialPrefix)) {
+      // A download in progress holds the lock; its file is not stale whatever its age.
+      int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0) continue;
+      bool busy = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+      if (!busy) ::unlink(p.c_str());
+      ::close(fd);
+      continue;
+    }
+    ::unlink(p.c_str());
   }
   ::closedir(dp);
   return Ok();

@@ -76,6 +76,53 @@ class IngestWriter : public Writer {
   uint64_t size_ = 0;  // bytes written when not hashing
 };
 
+// A blob download that may outlive its process (an interrupted pull): the bytes go to
+// ingest/partial-<algorithm>-<hex>, named by the digest they must end up with, and stay
+// there when the writer is destroyed uncommitted, so a later process finds them and asks the
+// registry only for the rest (offset()). An exclusive flock marks the file as in use: a
+// second process gets Conflict and downloads on its own, and CleanIngest leaves it alone.
+// What the file holds is not trusted: Commit checks the whole content against its digest.
+class PartialIngest : public Writer {
+ public:
+  PartialIngest(PartialIngest&&) noexcept = default;
+  ~PartialIngest() override = default;
+  using Writer::Write;
+  // Appends.
+  Status Write(const void* buf, size_t n) override;
+  // Bytes that were there when it was opened (what a Range request starts from).
+  uint64_t offset() const { return offset_; }
+  // Bytes in the file now.
+  uint64_t size() const { return size_; }
+  // Hashes the bytes already there, then everything appended, so Commit can check the digest
+  // itself. Without it Commit trusts a caller that hashed the same bytes elsewhere.
+  Status HashFromStart();
+  // Drops every byte (the registry ignored Range, or the bytes did not match).
+  Status Discard();
+  // Removes the file: the bytes are known bad.
+  void Remove();
+  // Checks size (and digest when hashing), fsyncs and renames into the blob store.
+  Result<digest::Digest> Commit(int64_t expected_size);
+  const std::string& path() const { return path_; }
+  const digest::Digest& digest() const { return want_; }
+
+ private:
+  friend class LocalStore;
+  PartialIngest(std::string root, std::string path, UniqueFd fd, digest::Digest want,
+                uint64_t size);
+  std::string root_;
+  std::string path_;
+  UniqueFd fd_;
+  digest::Digest want_;
+  uint64_t offset_ = 0;
+  uint64_t size_ = 0;
+  int64_t flushed_ = 0;
+  std::optional<digest::Hasher> hasher_;
+  bool done_ = false;
+};
+
+// Partial downloads untouched for this long are crash leftovers (GC removes them).
+inline constexpr int64_t kPartialMaxAgeSeconds = 24 * 3600;
+
 class LocalStore : public Provider {
  public:
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
@@ -92,8 +139,14 @@ class LocalStore : public Provider {
   Status Delete(const digest::Digest& d) const;
   // Calls fn for every committed blob.
   Status Walk(const std::function<void(const Info&)>& fn) const;
-  // Removes stale ingest files older than min_age_seconds (crash leftovers).
-  Status CleanIngest(int64_t min_age_seconds) const;
+  // Opens (creating if need be) the resumable download of blob `d`. Conflict when another
+  // process is downloading it right now.
+  Result<PartialIngest> OpenPartial(const digest::Digest& d) const;
+  // Removes stale ingest files older than min_age_seconds (crash leftovers), and partial
+  // downloads untouched for partial_min_age_seconds (they are kept longer, for a later pull
+  // to resume). Files in use by a running process are never removed.
+  Status CleanIngest(int64_t min_age_seconds,
+                     int64_t partial_min_age_seconds = kPartialMaxAgeSeconds) const;
   std::string BlobPath(const digest::Digest& d) const;
   const std::string& root() const { return root_; }
 

@@ -1,9 +1,11 @@
 #include "content/local_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "content/paths.h"
@@ -129,6 +131,89 @@ TEST_F(LocalStoreTest, ConcurrentIngestOfSameBlob) {
   ASSERT_TRUE(data);
   EXPECT_EQ(data->size(), big.size());
   EXPECT_EQ(IngestFiles(), 0u);
+}
+
+TEST_F(LocalStoreTest, PartialSurvivesItsWriterAndResumesAtItsEnd) {
+  std::string blob = "0123456789abcdefghij";
+  digest::Digest d = digest::Sha256Of(blob);
+  {
+    auto p = store_->OpenPartial(d);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->offset(), 0u);
+    ASSERT_TRUE(p->Write(std::string_view(blob).substr(0, 7)));
+  }  // dropped uncommitted: an interrupted download
+  EXPECT_EQ(ReadFile(PartialPath(dir_.path(), d)).value_or(""), blob.substr(0, 7));
+  auto p = store_->OpenPartial(d);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->offset(), 7u);
+  ASSERT_TRUE(p->HashFromStart());
+  ASSERT_TRUE(p->Write(std::string_view(blob).substr(7)));
+  auto got = p->Commit(static_cast<int64_t>(blob.size()));
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, d);
+  EXPECT_EQ(store_->ReadBlob(d).value_or(""), blob);
+  EXPECT_EQ(IngestFiles(), 0u);
+}
+
+TEST_F(LocalStoreTest, PartialWhoseBytesMissTheDigestIsRefused) {
+  std::string blob = "the real content";
+  digest::Digest d = digest::Sha256Of(blob);
+  {
+    auto p = store_->OpenPartial(d);
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->Write(std::string_view("THE")));  // not what the blob starts with
+  }
+  auto p = store_->OpenPartial(d);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->HashFromStart());
+  ASSERT_TRUE(p->Write(std::string_view(blob).substr(3)));
+  auto got = p->Commit(static_cast<int64_t>(blob.size()));
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::kDataLoss);
+  EXPECT_FALSE(store_->Exists(d));
+  // Discard starts it over, in place.
+  ASSERT_TRUE(p->Discard());
+  EXPECT_EQ(p->offset(), 0u);
+  ASSERT_TRUE(p->Write(std::string_view(blob)));
+  ASSERT_TRUE(p->Commit(static_cast<int64_t>(blob.size())));
+  EXPECT_EQ(store_->ReadBlob(d).value_or(""), blob);
+}
+
+TEST_F(LocalStoreTest, PartialInUseIsAConflictAndIsNotCleaned) {
+  digest::Digest d = digest::Sha256Of("x");
+  auto p = store_->OpenPartial(d);
+  ASSERT_TRUE(p);
+  auto q = store_->OpenPartial(d);
+  ASSERT_FALSE(q);
+  EXPECT_EQ(q.error().code, ErrorCode::kConflict);
+  // Old as it may be, a partial a running process holds stays.
+  struct timespec old[2] = {{0, UTIME_OMIT}, {::time(nullptr) - 3 * 86400, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, p->path().c_str(), old, 0), 0);
+  ASSERT_TRUE(store_->CleanIngest(0, 0));
+  EXPECT_TRUE(std::filesystem::exists(p->path()));
+}
+
+TEST_F(LocalStoreTest, CleanIngestKeepsFreshPartialsAndRemovesStaleOnes) {
+  digest::Digest fresh = digest::Sha256Of("fresh"), stale = digest::Sha256Of("stale");
+  for (const auto& d : {fresh, stale}) {
+    auto p = store_->OpenPartial(d);
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->Write(std::string_view("abc")));
+  }
+  // A crash leftover of an ordinary ingest goes at once; partials wait a day for a resume.
+  auto w = store_->Ingest();
+  ASSERT_TRUE(w);
+  std::string leftover = IngestDir(dir_.path()) + "/leftover";
+  std::ofstream(leftover) << "x";
+  struct timespec old[2] = {{0, UTIME_OMIT}, {::time(nullptr) - kPartialMaxAgeSeconds - 60, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, PartialPath(dir_.path(), stale).c_str(), old, 0), 0);
+  ASSERT_TRUE(store_->CleanIngest(0));
+  EXPECT_TRUE(std::filesystem::exists(PartialPath(dir_.path(), fresh)));
+  EXPECT_FALSE(std::filesystem::exists(PartialPath(dir_.path(), stale)));
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+  // system prune's age: every partial nobody holds.
+  ASSERT_TRUE(store_->CleanIngest(0, 0));
+  EXPECT_FALSE(std::filesystem::exists(PartialPath(dir_.path(), fresh)));
 }
 
 }  // namespace
