@@ -1,0 +1,48 @@
+// User-mode networking for a sandbox's own network namespace: pasta (from
+// passt), or slirp4netns when pasta is not installed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "util/result.h"
+#include "util/unique_fd.h"
+
+namespace strata::exec {
+
+// A running helper that connects one network namespace to the host's
+// network. Outbound connections are NATed through the host; the host's
+// loopback is not reachable (pasta --no-map-gw and no port forwarding,
+// slirp4netns --disable-host-loopback). Stopping kills and waits for it.
+class NetworkHelper {
+ public:
+  // Attaches a helper to the namespace of `netns_fd` (an open
+  // /proc/<pid>/ns/net of process `pid`) and returns once the interface is
+  // configured. Logs go to state_dir. kUnavailable when neither tool exists.
+  static Result<NetworkHelper> Start(pid_t pid, int netns_fd, const std::string& state_dir);
+
+  NetworkHelper() = default;
+  NetworkHelper(NetworkHelper&& o) noexcept;
+  NetworkHelper& operator=(NetworkHelper&& o) noexcept;
+  NetworkHelper(const NetworkHelper&) = delete;
+  NetworkHelper& operator=(const NetworkHelper&) = delete;
+  ~NetworkHelper() { Stop(); }
+
+  void Stop();
+  // pid of the helper process (0 when none), for tests.
+  pid_t pid() const { return pid_; }
+  const std::string& tool() const { return tool_; }
+
+ private:
+  std::string tool_;
+  pid_t pid_ = 0;
+  bool own_child_ = false;  // slirp4netns is our child; pasta daemonizes
+  UniqueFd pidfd_;
+  UniqueFd exit_fd_;  // slirp4netns exits when this closes
+};
+
+// Full path of an executable found in $PATH (or /usr/bin, /usr/sbin), "" if none.
+std::string FindTool(const std::string& name);
+
+}  // namespace strata::exec
