@@ -352,6 +352,11 @@ Result<std::vector<Match>> ResolveSource(const State& s, const std::string& sour
     } else if (wildcard) {
       m.exclude_path = glob_base.empty() ? rel : rel.substr(glob_base.size() + 1);
     }
+    // --exclude applies to what a pattern matched, not to a path named outright.
+    if (s.excludes && !m.exclude_path.empty() && s.excludes->Matches(m.exclude_path) &&
+        !(S_ISDIR(m.st.st_mode) && s.excludes->MaybeIncludesChildren(m.exclude_path))) {
+      continue;
+    }
     m.rel = std::move(rel);
     out.push_back(std::move(m));
   }

@@ -1,0 +1,7 @@
+mkdir -p d
+printf 'a\n' > a.txt
+printf 't\n' > d/t.txt
+ln -s /etc/passwd abs-link
+ln -s ../../outside up-link
+printf 'a.txt\n' > .dockerignore
+printf 'a\n' > d/a.txt
