@@ -29,6 +29,44 @@ void Context::FailPlain(const std::string& message, int code) {
   exit_code = code;
 }
 
+namespace {
+template <void (*F)(CLI::App&, Context&)>
+void Whole(CLI::App& app, Context& ctx, std::string_view) {
+  F(app, ctx);
+}
+}  // namespace
+
+const std::vector<CommandGroup>& CommandGroups() {
+  static const std::vector<CommandGroup> groups = {
+      {RegisterImageCommands, {"images", "tag", "rmi", "history", "inspect", "image"}},
+      {Whole<RegisterArchiveCommands>, {"save", "load", "import"}},
+      {Whole<RegisterSystemCommands>, {"version", "info", "system"}},
+      {Whole<RegisterRegistryCommands>, {"pull", "push", "login", "logout"}},
+      {Whole<RegisterBuildCommands>, {"build", "dockerfile"}},
+  };
+  return groups;
+}
+
+std::string_view CommandWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") return i + 1 < argc ? std::string_view(argv[i + 1]) : std::string_view();
+    if (a.empty() || a[0] != '-') return a;
+    // Global flags that take a value in the next word.
+    if (a == "--root" || a == "-l" || a == "--log-level" || a == "--config") ++i;
+  }
+  return {};
+}
+
+void RegisterCommands(CLI::App& app, Context& ctx, std::string_view command) {
+  for (const auto& g : CommandGroups()) {
+    for (auto name : g.commands) {
+      if (name == command) return g.reg(app, ctx, command);
+    }
+  }
+  for (const auto& g : CommandGroups()) g.reg(app, ctx, {});
+}
+
 void Out(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
 
 int Main(int argc, char** argv) {
@@ -45,11 +83,7 @@ int Main(int argc, char** argv) {
       ->type_name("string");
   app.add_option("--config", ctx.config_dir,
                  "Location of client config files (default \"~/.docker\")");
-  RegisterImageCommands(app, ctx);
-  RegisterArchiveCommands(app, ctx);
-  RegisterSystemCommands(app, ctx);
-  RegisterRegistryCommands(app, ctx);
-  RegisterBuildCommands(app, ctx);
+  RegisterCommands(app, ctx, CommandWord(argc, argv));
   // pflag accepts "-H=false" and "-f={{.ID}}"; CLI11 wants the value apart.
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) {

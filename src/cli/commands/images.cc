@@ -581,12 +581,14 @@ void RegisterPrune(CLI::App& parent, Context& ctx) {
 
 }  // namespace
 
-void RegisterImageCommands(CLI::App& app, Context& ctx) {
-  RegisterImages(app, ctx, "images", false);
-  RegisterTag(app, ctx);
-  RegisterRmi(app, ctx, "rmi");
-  RegisterHistory(app, ctx);
-  RegisterInspect(app, ctx, "inspect", true);
+void RegisterImageCommands(CLI::App& app, Context& ctx, std::string_view only) {
+  auto want = [only](std::string_view name) { return only.empty() || only == name; };
+  if (want("images")) RegisterImages(app, ctx, "images", false);
+  if (want("tag")) RegisterTag(app, ctx);
+  if (want("rmi")) RegisterRmi(app, ctx, "rmi");
+  if (want("history")) RegisterHistory(app, ctx);
+  if (want("inspect")) RegisterInspect(app, ctx, "inspect", true);
+  if (!want("image")) return;
   auto* image = app.add_subcommand("image", "Manage images");
   image->require_subcommand(1);
   RegisterImages(*image, ctx, "ls", true);
