@@ -43,18 +43,45 @@ class ActiveSnapshot {
 
 }  // namespace
 
+namespace {
+
+// Counts what passes, for a compressed stream that someone else hashes.
+class CountingReader : public Reader {
+ public:
+  explicit CountingReader(Reader& r) : r_(r) {}
+  Result<size_t> Read(void* buf, size_t n) override {
+    STRATA_ASSIGN_OR_RETURN(size_t k, r_.Read(buf, n));
+    size_ += k;
+    return k;
+  }
+  uint64_t size() const { return size_; }
+
+ private:
+  Reader& r_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace
+
 Result<AppliedLayer> ApplyLayerStream(Reader& in, const std::string& dir, archive::ApplyMode mode,
-                                      const std::string& label, Writer* tee_uncompressed) {
+                                      const std::string& label, Writer* tee_uncompressed,
+                                      bool hash_compressed) {
   archive::Compression comp = archive::Compression::kNone;
   auto peeked = archive::PeekCompression(in, &comp);
   if (!peeked) return std::move(peeked).error().Wrap("apply layer " + label);
   // An uncompressed stream is hashed once: its blob digest is its diff ID.
   std::optional<digest::HashingReader> compressed;
+  std::optional<CountingReader> counted;
   std::unique_ptr<Reader> dec;
   Reader* tar = peeked->get();
   if (comp != archive::Compression::kNone) {
-    compressed.emplace(**peeked);
-    auto d = archive::NewDecompressor(*compressed, comp);
+    Reader* raw;
+    if (hash_compressed) {
+      raw = &compressed.emplace(**peeked);
+    } else {
+      raw = &counted.emplace(**peeked);
+    }
+    auto d = archive::NewDecompressor(*raw, comp);
     if (!d) return std::move(d).error().Wrap("apply layer " + label);
     dec = std::move(*d);
     tar = dec.get();
@@ -89,6 +116,9 @@ Result<AppliedLayer> ApplyLayerStream(Reader& in, const std::string& dir, archiv
   if (compressed) {
     out.compressed_digest = compressed->Sum().str();
     out.compressed_size = static_cast<int64_t>(compressed->size());
+    out.compression = comp;
+  } else if (counted) {
+    out.compressed_size = static_cast<int64_t>(counted->size());
     out.compression = comp;
   }
   return out;

@@ -47,9 +47,13 @@ struct AppliedLayer {
 };
 
 // Applies a (compressed) layer stream onto dir in the given mode, reading the
-// stream to its end; tee_uncompressed receives the tar bytes.
+// stream to its end; tee_uncompressed receives the tar bytes. Without
+// hash_compressed the compressed bytes are only counted (compressed_digest
+// stays empty): for a caller whose source checks them already, as a registry
+// download does, so SHA-256 runs once over them, not twice.
 Result<AppliedLayer> ApplyLayerStream(Reader& in, const std::string& dir, archive::ApplyMode mode,
-                                      const std::string& label, Writer* tee_uncompressed);
+                                      const std::string& label, Writer* tee_uncompressed,
+                                      bool hash_compressed = true);
 archive::ApplyMode ApplyModeFor(snapshot::Snapshotter& snaps);
 
 // Overlay only: turns a layer unpacked (kOverlayDiff) into staged_dir before
