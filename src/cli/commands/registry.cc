@@ -170,6 +170,7 @@ void RegisterRegistryCommands(CLI::App& app, Context& ctx) {
   {
     struct Opts {
       bool all_tags = false, quiet = false, disable_trust = true;
+      int max_concurrent_downloads = 3;
       std::string platform, name;
     };
     auto o = std::make_shared<Opts>();
@@ -178,6 +179,11 @@ void RegisterRegistryCommands(CLI::App& app, Context& ctx) {
     c->add_flag("-a,--all-tags", o->all_tags, "Download all tagged images in the repository");
     c->add_flag("--disable-content-trust", o->disable_trust, "Skip image verification")
         ->default_str("true");
+    // dockerd's daemon-wide option, per pull here (there is no daemon).
+    c->add_option("--max-concurrent-downloads", o->max_concurrent_downloads,
+                  "Set the max concurrent downloads")
+        ->type_name("int")
+        ->default_str("3");
     c->add_option("--platform", o->platform, "Set platform if server is multi-platform capable")
         ->type_name("string");
     c->add_flag("-q,--quiet", o->quiet, "Suppress verbose output");
@@ -195,7 +201,11 @@ void RegisterRegistryCommands(CLI::App& app, Context& ctx) {
       }
       auto s = ctx.Store();
       if (!s) return ctx.Fail(s.error());
+      if (o->max_concurrent_downloads < 1) {
+        return ctx.FailPlain("invalid --max-concurrent-downloads: must be at least 1");
+      }
       engine::PullOptions po;
+      po.max_concurrent_downloads = o->max_concurrent_downloads;
       po.platform = o->platform;
       po.all_tags = o->all_tags;
       po.config_dir = ctx.config_dir;
