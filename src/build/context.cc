@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
+
 #include "util/fs.h"
 
 namespace strata::build {
@@ -15,6 +17,11 @@ Result<Context> Context::Open(std::string dir, const std::string& dockerfile_pat
   }
   if (!S_ISDIR(st.st_mode)) {
     return InvalidArgument("unable to prepare context: context must be a directory: " + dir);
+  }
+  // Absolute and canonical: the hash cache keys files by full path.
+  if (char* real = ::realpath(dir.c_str(), nullptr)) {
+    dir = real;
+    ::free(real);
   }
   Context c;
   c.dir_ = dir;
