@@ -577,7 +577,8 @@ Result<UniqueFd> MkdirAll(const DestRoot& d, const std::string& rel) {
       if (::fchmod(next.get(), 0755) != 0) return ErrnoError("chmod " + Show(d.path, done));
     } else if (!next) {
       if (errno == ENOTDIR || errno == ELOOP) {
-        return ErrnoError("mkdir " + Show(d.path, done), ENOTDIR);
+        // Go's wording (syscall.ENOTDIR), as docker prints it.
+        return FailedPrecondition("mkdir " + Show(d.path, done) + ": not a directory");
       }
       return ErrnoError("open " + Show(d.path, done));
     }
