@@ -26,7 +26,9 @@ struct CopySource {
   // Remembers file digests across builds (context files; optional).
   HashCache* cache = nullptr;
   // The build context as docker transfers it: owners become 0:0, fifos, sockets and devices are
-  // left out, and directories take the time of the copy instead of their own mtime.
+  // left out, and directories take the time of the copy instead of their own mtime. A stage
+  // source keeps owners and times and copies special files (current fsutil; docker 20.10's
+  // dropped fifos).
   bool is_context = false;
 };
 
