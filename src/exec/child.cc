@@ -331,6 +331,14 @@ int LoadSeccomp(const sock_fprog* prog) {
 
 int ChildMain(void* arg) {
   const ChildArgs& a = *static_cast<const ChildArgs*>(arg);
+  // The parent blocked every signal around clone(): put back the defaults
+  // (its handlers and SIG_IGN, e.g. for SIGPIPE, would survive execve) while
+  // nothing can be delivered yet; the mask is cleared just before execve.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  }
   ::umask(0);
   for (int fd : a.parent_fds) {
     if (fd >= 0) ::close(fd);
@@ -443,6 +451,8 @@ int ChildMain(void* arg) {
   // not leak into the container.
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   ::umask(022);
+  uint64_t no_signals = 0;
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &no_signals, nullptr, sizeof(no_signals));
   ::execve(path, a.argv, a.envp);
   Fail(a, ChildError::kExec, errno, -1, path);
 }

@@ -221,6 +221,20 @@ int PollCancellable(int fd, const std::atomic<bool>* cancel) {
   }
 }
 
+// Go spells errno texts in lower case ("no such file or directory"); runc's
+// messages, and so docker's, carry them that way.
+std::string GoErrnoText(int err) {
+  std::string t = std::strerror(err);
+  if (!t.empty() && t[0] >= 'A' && t[0] <= 'Z') t[0] = static_cast<char>(t[0] - 'A' + 'a');
+  return t;
+}
+
+Error WithErrnoCode(int err, std::string message) {
+  Error e = ErrnoError("", err);
+  e.message = std::move(message);
+  return e;
+}
+
 Error ChildFailure(const ChildError& e, const std::vector<Step>& steps, const Spec& spec) {
   std::string what(e.what, strnlen(e.what, sizeof(e.what)));
   switch (e.stage) {
@@ -234,10 +248,11 @@ Error ChildFailure(const ChildError& e, const std::vector<Step>& steps, const Sp
         return Error{ErrorCode::kDenied, "unable to start container process: exec: \"" + what +
                                              "\": permission denied"};
       }
-      return ErrnoError("unable to start container process: exec: \"" + what + "\": stat " + what,
-                        e.err);
+      return WithErrnoCode(e.err, "unable to start container process: exec: \"" + what +
+                                      "\": stat " + what + ": " + GoErrnoText(e.err));
     case ChildError::kExec:
-      return ErrnoError("unable to start container process: exec " + what, e.err);
+      // docker 20.10 prints this one without runc's prefix.
+      return WithErrnoCode(e.err, "exec " + what + ": " + GoErrnoText(e.err));
     case ChildError::kNetWait:
       return Internal("sandbox setup: parent gave up before the network was ready");
     default:
@@ -457,8 +472,14 @@ Result<Exit> Run(const Spec& spec) {
   void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return ErrnoError("exec: mmap child stack");
+  // No handler of this process may run in the child before it has reset
+  // the dispositions: block everything across clone().
+  sigset_t all, old_mask;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old_mask);
   pid_t pid = ::clone(internal::ChildMain, static_cast<char*>(stack) + kChildStack, flags, &args);
   int clone_err = errno;
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   ::munmap(stack, kChildStack);
   if (pid < 0) return ErrnoError("exec: clone", clone_err).Wrap("exec: create namespaces");
   sync_r.reset();

@@ -62,7 +62,7 @@ CREATE TABLE build_cache (
   cache_key  TEXT PRIMARY KEY,               -- sha256:…
   chain_id   TEXT REFERENCES layers(chain_id),  -- NULL: the step left an empty root
   diff_id    TEXT NOT NULL,                  -- the layer the step added
-  created_at INTEGER NOT NULL,               -- unix seconds
+  created_at INTEGER NOT NULL,               -- unix ns: the layer's (and history's) created time
   last_used  INTEGER NOT NULL,               -- unix seconds, for prune --filter until
   size       INTEGER NOT NULL DEFAULT 0      -- bytes of the step's layer
 );
