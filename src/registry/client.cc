@@ -35,7 +35,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(HttpClient& http, const Reg
   ao.credentials = r->options_.credentials;
   ao.hosts = &hosts;
   r->auth_ = std::make_unique<Authorizer>(http, ao);
-  r->scopes_.Add(RepositoryScope(r->path_, /*push=*/false));
+  r->scopes_.Add(RepositoryScope(r->path_, r->options_.push));
   return r;
 }
 
@@ -469,6 +469,341 @@ Result<std::vector<std::string>> Repository::ListTags() {
     }
   }
   return tags;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Push.
+
+namespace {
+
+// Counts what a request body reads, for progress.
+class ProgressReader : public Reader {
+ public:
+  ProgressReader(Reader& r, const BlobProgress& progress, uint64_t base, uint64_t total)
+      : r_(r), progress_(progress), done_(base), total_(total) {}
+  Result<size_t> Read(void* buf, size_t n) override {
+    STRATA_ASSIGN_OR_RETURN(size_t k, r_.Read(buf, n));
+    done_ += k;
+    if (progress_ && k > 0) progress_(done_, total_);
+    return k;
+  }
+
+ private:
+  Reader& r_;
+  const BlobProgress& progress_;
+  uint64_t done_;
+  uint64_t total_;
+};
+
+bool Retryable(const Error& e) { return e.code == ErrorCode::kUnavailable; }
+
+// Authorization failures read as docker prints them (the registry's words alone); other
+// failures say what was being done.
+Error PushResponseError(const Response& r, const std::string& what) {
+  Error e = ResponseError(r);
+  if (r.status == 401 || r.status == 403) return e;
+  return e.Wrap(what);
+}
+
+// A registry asking for Basic credentials that the user has none for: docker's words.
+bool WantsBasicWithout(const Response& r, const Credentials& c) {
+  if (r.status != 401 || !c.empty()) return false;
+  for (const auto& ch : ParseChallenges(r.headers.GetAll("WWW-Authenticate"))) {
+    if (ch.scheme == "basic") return true;
+  }
+  return false;
+}
+
+// Range: 0-<last> of an upload status or PATCH answer -> bytes the registry holds.
+std::optional<uint64_t> RangeEnd(const Response& r) {
+  auto v = r.headers.Get("Range");
+  if (!v) return std::nullopt;
+  auto dash = v->find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  std::string last = v->substr(dash + 1);
+  if (last.empty() || last.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoull(last) + 1;
+}
+
+}  // namespace
+
+Result<Response> Repository::SendPush(const std::function<Request(const Endpoint&)>& make,
+                                      const ScopeSet* extra) {
+  ScopeSet scopes = scopes_;
+  if (extra != nullptr) scopes.Add(*extra);
+  std::optional<Result<Response>> last;
+  size_t first = 0;
+  while (first < endpoints_.size() && endpoints_[first].mirror) ++first;
+  size_t start = std::max(first, push_preferred_.load());
+  for (size_t i = start; i < endpoints_.size(); ++i) {
+    const Endpoint& ep = endpoints_[i];
+    Request req = make(ep);
+    req.tls = ep.tls;
+    auto resp = auth_->Send(std::move(req), scopes);
+    if (resp) {
+      push_preferred_.store(i);
+      if (WantsBasicWithout(*resp, options_.credentials)) {
+        return Error{ErrorCode::kUnauthenticated, "no basic auth credentials"};
+      }
+      return resp;
+    }
+    // Only a failure to reach https passes to plain http (insecure registries).
+    if (resp.error().code != ErrorCode::kUnavailable &&
+        resp.error().code != ErrorCode::kFailedPrecondition) {
+      return resp;
+    }
+    last = std::move(resp);
+  }
+  if (!last) return Internal("no push endpoint for " + domain_);
+  return std::move(*last);
+}
+
+Result<Response> Repository::SendUpload(Request req) {
+  size_t i = push_preferred_.load();
+  if (i < endpoints_.size()) req.tls = endpoints_[i].tls;
+  return auth_->Send(std::move(req), scopes_);
+}
+
+Status Repository::AdvanceUpload(Upload& up, const Response& resp) {
+  auto loc = resp.headers.Get("Location");
+  if (!loc) return InvalidArgument("upload: the registry sent no Location");
+  STRATA_ASSIGN_OR_RETURN(up.location,
+                          ResolveUrl(up.location.empty() ? resp.url : up.location, *loc));
+  if (auto end = RangeEnd(resp)) up.offset = *end;
+  return Ok();
+}
+
+Result<std::optional<int64_t>> Repository::StatBlob(const digest::Digest& d) {
+  std::string path = "/v2/" + path_ + "/blobs/" + d.str();
+  STRATA_ASSIGN_OR_RETURN(auto resp, SendPush([&](const Endpoint& ep) {
+                            Request req;
+                            req.method = "HEAD";
+                            req.url = ep.BaseUrl() + path;
+                            req.follow_redirects = true;
+                            return req;
+                          }));
+  if (resp.status == 404) return std::optional<int64_t>();
+  if (!resp.ok()) return PushResponseError(resp, "blob " + d.str());
+  int64_t size = -1;
+  if (auto cl = resp.headers.Get("Content-Length")) {
+    if (!cl->empty() && cl->find_first_not_of("0123456789") == std::string::npos) {
+      size = std::stoll(*cl);
+    }
+  }
+  return std::optional<int64_t>(size);
+}
+
+Result<bool> Repository::MountBlob(const digest::Digest& d, const std::string& from,
+                                   Upload* upload) {
+  std::string path =
+      "/v2/" + path_ + "/blobs/uploads/?mount=" + UrlEncode(d.str()) + "&from=" + UrlEncode(from);
+  ScopeSet extra;
+  extra.Add(RepositoryScope(from, /*push=*/false));
+  STRATA_ASSIGN_OR_RETURN(auto resp, SendPush(
+                                         [&](const Endpoint& ep) {
+                                           Request req;
+                                           req.method = "POST";
+                                           req.url = ep.BaseUrl() + path;
+                                           return req;
+                                         },
+                                         &extra));
+  if (resp.status == 201) return true;
+  if (resp.status != 202) return PushResponseError(resp, "mount " + d.str() + " from " + from);
+  Upload up;
+  up.location = resp.url;
+  STRATA_TRY(AdvanceUpload(up, resp));
+  if (upload != nullptr) {
+    *upload = std::move(up);
+  } else {
+    CancelUpload(up);
+  }
+  return false;
+}
+
+Result<Upload> Repository::StartUpload() {
+  std::string path = "/v2/" + path_ + "/blobs/uploads/";
+  STRATA_ASSIGN_OR_RETURN(auto resp, SendPush([&](const Endpoint& ep) {
+                            Request req;
+                            req.method = "POST";
+                            req.url = ep.BaseUrl() + path;
+                            req.body_size = 0;
+                            return req;
+                          }));
+  if (resp.status != 202) return PushResponseError(resp, "start upload");
+  Upload up;
+  up.location = resp.url;
+  STRATA_TRY(AdvanceUpload(up, resp));
+  up.offset = 0;
+  return up;
+}
+
+Status Repository::UploadChunk(Upload& up, Reader& body, std::optional<uint64_t> size,
+                               const BlobProgress& progress) {
+  ProgressReader counted(body, progress, up.offset, 0);
+  Request req;
+  req.method = "PATCH";
+  req.url = up.location;
+  req.body = &counted;
+  req.headers.Set("Content-Type", "application/octet-stream");
+  if (size) {
+    if (*size == 0) return Ok();
+    req.body_size = *size;
+    req.headers.Set("Content-Range",
+                    std::to_string(up.offset) + "-" + std::to_string(up.offset + *size - 1));
+  }
+  STRATA_ASSIGN_OR_RETURN(auto resp, SendUpload(std::move(req)));
+  if (resp.status == 416) {
+    return FailedPrecondition("upload: the registry holds another range than " +
+                              std::to_string(up.offset) + " bytes");
+  }
+  if (resp.status != 202) return PushResponseError(resp, "upload");
+  uint64_t before = up.offset;
+  STRATA_TRY(AdvanceUpload(up, resp));
+  if (!resp.headers.Get("Range")) up.offset = before + (size ? *size : 0);
+  return Ok();
+}
+
+Status Repository::QueryUpload(Upload& up) {
+  Request req;
+  req.url = up.location;
+  STRATA_ASSIGN_OR_RETURN(auto resp, SendUpload(std::move(req)));
+  if (resp.status != 204 && resp.status != 200) return PushResponseError(resp, "upload status");
+  uint64_t keep = 0;
+  up.offset = 0;
+  if (auto end = RangeEnd(resp)) keep = *end;
+  if (resp.headers.Get("Location")) STRATA_TRY(AdvanceUpload(up, resp));
+  up.offset = keep;
+  return Ok();
+}
+
+Status Repository::FinishUpload(Upload& up, const digest::Digest& d, Reader* tail,
+                                uint64_t tail_size) {
+  Request req;
+  req.method = "PUT";
+  req.url = up.location + (up.location.find('?') == std::string::npos ? "?" : "&") +
+            "digest=" + UrlEncode(d.str());
+  req.body = tail;
+  req.body_size = tail != nullptr ? tail_size : 0;
+  req.headers.Set("Content-Type", "application/octet-stream");
+  STRATA_ASSIGN_OR_RETURN(auto resp, SendUpload(std::move(req)));
+  if (resp.status == 201 || resp.status == 204 || resp.status == 200) {
+    if (auto got = resp.headers.Get("Docker-Content-Digest"); got && *got != d.str()) {
+      return DataLoss("upload of " + d.str() + ": the registry stored " + *got);
+    }
+    return Ok();
+  }
+  if (resp.status == 400 && resp.body.find("DIGEST_INVALID") != std::string::npos) {
+    return DataLoss("upload of " + d.str() + ": " + ResponseError(resp).message);
+  }
+  return PushResponseError(resp, "upload of " + d.str());
+}
+
+void Repository::CancelUpload(const Upload& up) {
+  if (up.location.empty()) return;
+  Request req;
+  req.method = "DELETE";
+  req.url = up.location;
+  req.timeout = std::chrono::milliseconds(10'000);
+  (void)SendUpload(std::move(req));
+}
+
+Status Repository::PushBlobOnce(const image::Descriptor& desc, const BlobOpener& open,
+                                const BlobProgress& progress, const PushBlobOptions& o,
+                                std::optional<Upload>& up) {
+  uint64_t size = static_cast<uint64_t>(desc.size);
+  if (!up) {
+    STRATA_ASSIGN_OR_RETURN(auto started, StartUpload());
+    up = std::move(started);
+  }
+  if (size <= o.monolithic_max && up->offset == 0) {
+    // Monolithic: the PUT that closes the session carries the whole blob.
+    STRATA_ASSIGN_OR_RETURN(auto r, open(0));
+    ProgressReader counted(*r, progress, 0, size);
+    STRATA_TRY(FinishUpload(*up, desc.digest, &counted, size));
+    return Ok();
+  }
+  while (up->offset < size) {
+    uint64_t n = size - up->offset;
+    if (o.chunk_size > 0) n = std::min(n, o.chunk_size);
+    STRATA_ASSIGN_OR_RETURN(auto r, open(up->offset));
+    LimitedReader limited(*r, n);
+    BlobProgress p = progress ? BlobProgress([&](uint64_t done, uint64_t) { progress(done, size); })
+                              : BlobProgress();
+    STRATA_TRY(UploadChunk(*up, limited, n, p));
+  }
+  return FinishUpload(*up, desc.digest);
+}
+
+Status Repository::PushBlob(const image::Descriptor& desc, const BlobOpener& open,
+                            const BlobProgress& progress, const PushBlobOptions& o) {
+  std::string what = "blob " + desc.digest.str();
+  auto backoff = options_.retry.initial_backoff;
+  std::optional<Upload> up;
+  for (int attempt = 1;; ++attempt) {
+    uint64_t before = up ? up->offset : 0;
+    Status st = PushBlobOnce(desc, open, progress, o, up);
+    if (st) return st;
+    Error e = std::move(st).error();
+    bool resumable = e.code == ErrorCode::kFailedPrecondition && up;  // 416
+    if ((!Retryable(e) && !resumable) || attempt >= options_.retry.max_attempts) {
+      if (up) CancelUpload(*up);
+      bool auth = e.code == ErrorCode::kUnauthenticated || e.code == ErrorCode::kDenied;
+      return auth ? e : e.Wrap(what);
+    }
+    // Where to go on from: the registry says how much of a chunked upload it kept; a
+    // monolithic one (or a session that is gone) starts over.
+    if (up && static_cast<uint64_t>(desc.size) > o.monolithic_max) {
+      if (!QueryUpload(*up)) {
+        CancelUpload(*up);
+        up.reset();
+      }
+    } else if (up) {
+      CancelUpload(*up);
+      up.reset();
+    }
+    if (up && up->offset > before) attempt = 0;  // progress made: a hiccup, not a dead server
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, options_.retry.max_backoff);
+  }
+}
+
+Result<digest::Digest> Repository::PutManifest(std::string_view ref, std::string_view media_type,
+                                               std::string_view bytes) {
+  std::string path = "/v2/" + path_ + "/manifests/" + std::string(ref);
+  digest::Digest want = digest::Sha256Of(bytes);
+  auto backoff = options_.retry.initial_backoff;
+  for (int attempt = 1;; ++attempt) {
+    StringReader body(bytes);
+    auto resp = SendPush([&](const Endpoint& ep) {
+      Request req;
+      req.method = "PUT";
+      req.url = ep.BaseUrl() + path;
+      req.headers.Set("Content-Type", std::string(media_type));
+      req.body = &body;
+      req.body_size = bytes.size();
+      req.rewind_body = [&body, bytes]() -> Status {
+        body = StringReader(bytes);
+        return Ok();
+      };
+      return req;
+    });
+    std::optional<Error> err;
+    if (!resp) {
+      err = std::move(resp).error();
+    } else if (resp->status == 201 || resp->status == 200 || resp->status == 202) {
+      if (auto got = resp->headers.Get("Docker-Content-Digest"); got && *got != want.str()) {
+        return DataLoss("manifest " + want.str() + ": the registry stored " + *got);
+      }
+      return want;
+    } else {
+      err = ResponseError(*resp);
+    }
+    if (!Retryable(*err) || attempt >= options_.retry.max_attempts) return *err;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, options_.retry.max_backoff);
+  }
 }
 
 }  // namespace strata::registry

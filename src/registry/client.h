@@ -1,6 +1,7 @@
 // The distribution client for one repository: resolves references to manifests (content
 // negotiation, digest checks, platform selection) and streams blobs with retries and Range
-// resume, trying mirrors before the origin.
+// resume, trying mirrors before the origin; and pushes blobs and manifests (HEAD, cross-repo
+// mount, monolithic and chunked uploads).
 //
 // Walk-through: Repository::Open(reference domain + path, hosts, credentials) prepares the
 // endpoints. Resolve(reference, platform) returns the manifest that the reference names for
@@ -8,6 +9,12 @@
 // FetchBlob/OpenBlob stream a blob to the caller; the bytes are checked against the
 // descriptor's size as they arrive and against its digest at the end, so a caller that
 // wrote them somewhere must still drop what it wrote when the fetch fails.
+//
+// Push (Open with options.push): StatBlob says whether the repository has a blob; MountBlob
+// asks it to link one from another repository of the same registry; PushBlob uploads a blob
+// whose digest is known; StartUpload + UploadChunk + FinishUpload upload one whose digest is
+// known only at the end (compressed while it is sent); PutManifest comes last, once every
+// blob it names is there. Push requests go to the origin only, never to mirrors.
 #pragma once
 
 #include <atomic>
@@ -47,7 +54,26 @@ struct RetryPolicy {
 struct RepositoryOptions {
   Credentials credentials;
   RetryPolicy retry;
+  // Ask for pull and push access (tokens with the push action).
+  bool push = false;
 };
+
+// An upload session: the URL its next request goes to (the registry's last Location, made
+// absolute) and how many bytes the registry holds.
+struct Upload {
+  std::string location;
+  uint64_t offset = 0;
+};
+
+struct PushBlobOptions {
+  // Blobs up to this size go as one POST + PUT with the body (monolithic upload).
+  uint64_t monolithic_max = 1 << 20;
+  // Larger ones as PATCH requests of this many bytes each; 0: the whole blob in one PATCH.
+  uint64_t chunk_size = 0;
+};
+
+// Opens a blob's bytes from an offset (for resuming an upload after a failure).
+using BlobOpener = std::function<Result<std::unique_ptr<Reader>>(uint64_t offset)>;
 
 // A manifest or index document as the registry served it.
 struct FetchedManifest {
@@ -111,6 +137,43 @@ class Repository {
   // Tags of the repository (/v2/<path>/tags/list, following Link pagination).
   Result<std::vector<std::string>> ListTags();
 
+  // ---- push ----
+
+  // HEAD of a blob: its size when the repository has it, nullopt when it does not (404).
+  Result<std::optional<int64_t>> StatBlob(const digest::Digest& d);
+
+  // POST ?mount=<digest>&from=<repository path> (same registry): true when the registry
+  // mounted the blob (201). Otherwise (202) the registry opened an upload session instead;
+  // it is returned in `upload` when that is not null, cancelled otherwise.
+  Result<bool> MountBlob(const digest::Digest& d, const std::string& from, Upload* upload);
+
+  // POST of a new upload session.
+  Result<Upload> StartUpload();
+  // PATCH of `body` at the session's offset, then follows the new Location. With a size,
+  // the request carries Content-Range and Content-Length; without, the body is streamed
+  // (chunked transfer) until `body` ends. A 416 (the registry holds another offset) is
+  // FailedPrecondition; QueryUpload tells where to go on from.
+  Status UploadChunk(Upload& up, Reader& body, std::optional<uint64_t> size,
+                     const BlobProgress& progress = {});
+  // GET of the session: updates up.offset from the registry's Range header.
+  Status QueryUpload(Upload& up);
+  // PUT ?digest=<d> that completes the session, with `tail` (tail_size bytes, may be null)
+  // as the last bytes. The registry checks the digest; a mismatch is DataLoss.
+  Status FinishUpload(Upload& up, const digest::Digest& d, Reader* tail = nullptr,
+                      uint64_t tail_size = 0);
+  // DELETE of the session (best effort: used after a failure).
+  void CancelUpload(const Upload& up);
+
+  // Uploads a blob of known digest and size. Connection failures, 5xx and 429 retry with
+  // backoff: a chunked upload resumes at the offset the registry reports, a monolithic one
+  // starts over.
+  Status PushBlob(const image::Descriptor& desc, const BlobOpener& open,
+                  const BlobProgress& progress = {}, const PushBlobOptions& options = {});
+
+  // PUT of a manifest under a tag or digest; returns its digest.
+  Result<digest::Digest> PutManifest(std::string_view tag_or_digest, std::string_view media_type,
+                                     std::string_view bytes);
+
   // The endpoints tried, in order (mirrors first).
   const std::vector<Endpoint>& endpoints() const { return endpoints_; }
 
@@ -120,6 +183,17 @@ class Repository {
   // an origin that cannot be reached, passes to the next; the last answer is returned.
   Result<Response> SendAny(const std::function<Request(const Endpoint&)>& make, bool is_blob);
   Result<Response> SendTo(const Endpoint& ep, Request req);
+  // Sends a push request to the origin (plain http after https when that is allowed); the
+  // scopes are the repository's plus `extra` (a mount's source).
+  Result<Response> SendPush(const std::function<Request(const Endpoint&)>& make,
+                            const ScopeSet* extra = nullptr);
+  // Sends a request to an upload session's URL.
+  Result<Response> SendUpload(Request req);
+  Status AdvanceUpload(Upload& up, const Response& resp);
+  // One attempt at PushBlob.
+  Status PushBlobOnce(const image::Descriptor& desc, const BlobOpener& open,
+                      const BlobProgress& progress, const PushBlobOptions& o,
+                      std::optional<Upload>& up);
   // One attempt at the rest of a blob from `ep`.
   Status FetchFrom(const Endpoint& ep, const image::Descriptor& desc, Writer& out,
                    uint64_t& delivered, std::chrono::milliseconds& retry_after);
@@ -132,6 +206,7 @@ class Repository {
   std::atomic<size_t> preferred_{0};  // the endpoint that last answered
   std::unique_ptr<Authorizer> auth_;
   ScopeSet scopes_;
+  std::atomic<size_t> push_preferred_{0};  // the origin endpoint that answered a push request
 };
 
 }  // namespace strata::registry

@@ -66,3 +66,18 @@ CREATE TABLE build_cache (
   last_used  INTEGER NOT NULL,               -- unix seconds, for prune --filter until
   size       INTEGER NOT NULL DEFAULT 0      -- bytes of the step's layer
 );
+
+-- migration 4
+-- Where a layer's compressed blob is known to exist: written after a push
+-- (strata compressed the layer, or reused a blob the registry had), like
+-- docker's v2 metadata. The next push HEADs or mounts that blob instead of
+-- compressing and sending the layer again. `repository` is the full name
+-- ("127.0.0.1:5000/library/busybox").
+CREATE TABLE blob_locations (
+  diff_id    TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  digest     TEXT NOT NULL,                  -- the compressed blob
+  media_type TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  PRIMARY KEY (diff_id, repository, digest)
+);

@@ -167,6 +167,8 @@ Result<std::string> VerifyLogin(const LoginServer& server, const registry::Crede
 }  // namespace
 
 void RegisterRegistryCommands(CLI::App& app, Context& ctx) {
+  void RegisterPushCommand(CLI::App&, Context&);  // commands/push.cc
+  RegisterPushCommand(app, ctx);
   {
     struct Opts {
       bool all_tags = false, quiet = false, disable_trust = true;
