@@ -74,7 +74,9 @@ struct Exit {
 // executable cannot be started (message as runc's: `exec: "x": executable
 // file not found in $PATH`), kCancelled, kUnavailable (no network helper for
 // kSandbox), kInternal for other setup failures. Safe to call from several
-// threads at once. Needs root (CAP_SYS_ADMIN) in the initial user namespace.
+// threads at once, each with its own rootfs (runs sharing one rootfs would
+// race on the mount stubs). Needs root (CAP_SYS_ADMIN) in the initial user
+// namespace.
 Result<Exit> Run(const Spec& spec);
 
 // Docker's default PATH, used when spec.env has none.

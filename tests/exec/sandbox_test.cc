@@ -183,7 +183,16 @@ TEST_F(SandboxTest, KilledBySignalFromOutside) {
   std::vector<pid_t> pids;
   for (int i = 0; i < 200 && pids.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    pids = FindProcesses("strata-exec-signal-marker");
+    // Only the namespace's init: a forked child of the shell briefly carries
+    // the same command line.
+    pids.clear();
+    for (pid_t p : FindProcesses("strata-exec-signal-marker")) {
+      std::string status = Slurp("/proc/" + std::to_string(p) + "/status");
+      size_t at = status.find("NSpid:");
+      if (at == std::string::npos) continue;
+      std::string line = status.substr(at, status.find('\n', at) - at);
+      if (line.size() > 2 && line.compare(line.size() - 2, 2, "\t1") == 0) pids.push_back(p);
+    }
   }
   EXPECT_EQ(pids.size(), 1u);
   // SIGKILL from an ancestor namespace reaches the namespace's init.
@@ -548,9 +557,18 @@ TEST_F(SandboxTest, ParallelRunsFromThreads) {
   std::vector<std::thread> threads;
   std::vector<Result<Exit>> results(4, Internal("not run"));
   std::vector<std::string> outs(4);
+  std::vector<std::string> roots;
+  for (int i = 0; i < 4; ++i) {
+    roots.push_back(tmp_.path() + "/root" + std::to_string(i));
+    MakeRootfs(roots.back(), true);
+  }
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&, i] {
-      results[i] = Sh("echo run" + std::to_string(i) + "; exit " + std::to_string(i), &outs[i]);
+      // Each run has a root of its own, as each RUN gets its own snapshot.
+      Spec s = BaseSpec(
+          {"/bin/sh", "-c", "echo run" + std::to_string(i) + "; exit " + std::to_string(i)});
+      s.rootfs = roots[i];
+      results[i] = Sh(s, &outs[i]);
     });
   }
   for (auto& t : threads) t.join();
