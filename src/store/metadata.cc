@@ -271,7 +271,8 @@ Status Metadata::PutCache(const CacheRecord& rec) {
                           "created_at, last_used, size) VALUES (?,?,?,?,?,?)"));
   int64_t now = NowSeconds();
   s.Bind(1, rec.key).BindOpt(2, rec.chain_id).Bind(3, rec.diff_id);
-  s.Bind(4, rec.created_at ? rec.created_at : now).Bind(5, rec.last_used ? rec.last_used : now);
+  s.Bind(4, rec.created_at ? rec.created_at : now * 1000000000LL)
+      .Bind(5, rec.last_used ? rec.last_used : now);
   s.Bind(6, rec.size);
   return s.Run();
 }

@@ -44,7 +44,7 @@ struct CacheRecord {
   std::string key;                      // sha256:…
   std::optional<std::string> chain_id;  // the root after the step; none = empty root
   std::string diff_id;                  // the layer the step added
-  int64_t created_at = 0;               // unix seconds
+  int64_t created_at = 0;               // unix ns; 0 = now
   int64_t last_used = 0;                // unix seconds
   int64_t size = 0;                     // bytes of that layer
 };

@@ -1,4 +1,10 @@
 // build and `dockerfile parse`: the Dockerfile front end (issues 4 and 5).
+#include "engine/build.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -12,6 +18,8 @@
 #include "cli/context.h"
 #include "cli/help.h"
 #include "engine/images.h"
+#include "image/reference.h"
+#include "util/fs.h"
 
 namespace strata::cli {
 namespace {
@@ -104,9 +112,167 @@ void RunParse(const ParseOptions& o, Context& ctx) {
   Out(df::DumpPlan(*plan));
 }
 
+struct BuildFlags {
+  std::string context;
+  std::string file;
+  std::vector<std::string> tags, build_args, labels, secrets, outputs, cache_from, add_hosts;
+  std::vector<std::string> no_cache_filter;
+  std::string target, network = "default", platform, progress = "auto", iidfile;
+  bool no_cache = false, pull = false, quiet = false, disable_trust = true;
+};
+
+std::atomic<bool> g_cancel{false};
+void OnSignal(int) { g_cancel.store(true); }
+
+// KEY=VALUE (or KEY, taken from the environment as docker does) into a map.
+void AddKeyValues(const std::vector<std::string>& in, std::map<std::string, std::string>& out) {
+  for (const std::string& kv : in) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) {
+      if (const char* v = std::getenv(kv.c_str())) out[kv] = v;
+      continue;
+    }
+    out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+}
+
+void RunBuild(const BuildFlags& f, Context& ctx) {
+  if (f.context.empty()) {
+    return ctx.FailPlain(
+        "\"strata build\" requires exactly 1 argument.\nSee 'strata build --help'.\n\n"
+        "Usage:  strata build [OPTIONS] PATH | URL | -\n\nBuild an image from a Dockerfile");
+  }
+  if (f.progress != "auto" && f.progress != "plain" && f.progress != "tty" &&
+      f.progress != "quiet") {
+    return ctx.FailPlain("invalid progress mode " + f.progress);
+  }
+  engine::BuildOptions o;
+  o.context_dir = f.context;
+  if (f.file == "-") {
+    std::stringstream ss;
+    ss << std::cin.rdbuf();
+    o.dockerfile_text = ss.str();
+  } else if (!f.file.empty()) {
+    o.dockerfile_path = f.file;
+  }
+  AddKeyValues(f.build_args, o.build_args);
+  AddKeyValues(f.labels, o.labels);
+  o.target = f.target;
+  o.tags = f.tags;
+  for (const auto& t : f.tags) {
+    auto r = image::ParseNormalizedNamed(t);
+    if (!r)
+      return ctx.FailPlain("invalid argument \"" + t +
+                           "\" for \"-t, --tag\" flag: " + r.error().message);
+  }
+  o.no_cache = f.no_cache;
+  o.no_cache_filter = f.no_cache_filter;
+  o.pull = f.pull;
+  o.network = f.network;
+  if (o.network != "default" && o.network != "none" && o.network != "host") {
+    return ctx.FailPlain("network mode \"" + o.network + "\" not supported by buildkit");
+  }
+  o.platform = f.platform;
+  o.config_dir = ctx.config_dir;
+  for (const std::string& spec : f.secrets) {
+    std::string id, src;
+    std::stringstream ss(spec);
+    std::string field;
+    while (std::getline(ss, field, ',')) {
+      size_t eq = field.find('=');
+      std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
+      if (k == "id")
+        id = v;
+      else if (k == "src" || k == "source")
+        src = v;
+      else if (k == "env" && src.empty()) {
+        if (const char* e = std::getenv(v.c_str())) src = e;  // not a file: unsupported below
+      }
+    }
+    if (id.empty() || src.empty()) return ctx.FailPlain("invalid secret " + spec);
+    o.secrets[id] = src;
+  }
+  if (const char* e = std::getenv("SOURCE_DATE_EPOCH")) o.source_date_epoch = std::atoll(e);
+  if (auto it = o.build_args.find("SOURCE_DATE_EPOCH"); it != o.build_args.end()) {
+    o.source_date_epoch = std::atoll(it->second.c_str());
+  }
+  bool quiet = f.quiet || f.progress == "quiet";
+  if (!quiet) {
+    o.output = [](const std::string& line) {
+      std::string l = line + "\n";
+      (void)!::write(2, l.data(), l.size());
+    };
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  o.cancel = &g_cancel;
+  auto s = ctx.Store();
+  if (!s) return ctx.Fail(s.error());
+  auto res = engine::Build(**s, o);
+  if (!res) {
+    if (g_cancel.load()) return ctx.FailPlain("ERROR: failed to solve: context canceled", 1);
+    return ctx.FailPlain("ERROR: failed to solve: " + res.error().message);
+  }
+  if (!f.iidfile.empty()) {
+    auto st = WriteFileAtomic(f.iidfile, res->image_id, 0644);
+    if (!st) return ctx.Fail(st.error());
+  }
+  if (quiet) Out(res->image_id + "\n");
+}
+
 }  // namespace
 
 void RegisterBuildCommands(CLI::App& app, Context& ctx) {
+  {
+    auto f = std::make_shared<BuildFlags>();
+    auto* c = app.add_subcommand("build", "Build an image from a Dockerfile");
+    SetUsage(c, "[OPTIONS] PATH | URL | -",
+             "strata image build, strata build, strata builder build");
+    auto list = [&](const char* name, std::vector<std::string>& v, const char* help,
+                    const char* type) {
+      c->add_option(name, v, help)
+          ->type_name(type)
+          ->allow_extra_args(false)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    };
+    list("--add-host", f->add_hosts, "Add a custom host-to-IP mapping (host:ip)", "list");
+    list("--build-arg", f->build_args, "Set build-time variables", "list");
+    list("--cache-from", f->cache_from, "Images to consider as cache sources", "strings");
+    c->add_flag("--disable-content-trust", f->disable_trust, "Skip image verification")
+        ->default_str("true");
+    c->add_option("-f,--file", f->file, "Name of the Dockerfile (Default is 'PATH/Dockerfile')")
+        ->type_name("string");
+    c->add_option("--iidfile", f->iidfile, "Write the image ID to the file")->type_name("string");
+    list("--label", f->labels, "Set metadata for an image", "list");
+    c->add_option("--network", f->network,
+                  "Set the networking mode for the RUN instructions during build")
+        ->type_name("string")
+        ->default_str("default");
+    c->add_flag("--no-cache", f->no_cache, "Do not use cache when building the image");
+    list("--no-cache-filter", f->no_cache_filter, "Do not cache specified stages", "stringArray");
+    list("-o,--output", f->outputs, "Output destination (format: type=local,dest=path)",
+         "stringArray");
+    c->add_option("--platform", f->platform, "Set platform if server is multi-platform capable")
+        ->type_name("string");
+    c->add_option("--progress", f->progress,
+                  "Set type of progress output (auto, plain, tty, quiet). Use plain to show "
+                  "container output")
+        ->type_name("string")
+        ->default_str("auto");
+    c->add_flag("--pull", f->pull, "Always attempt to pull a newer version of the image");
+    c->add_flag("-q,--quiet", f->quiet, "Suppress the build output and print image ID on success");
+    list("--secret", f->secrets,
+         "Secret file to expose to the build: id=mysecret,src=/local/secret", "stringArray");
+    list("-t,--tag", f->tags, "Name and optionally a tag in the 'name:tag' format", "list");
+    c->add_option("--target", f->target, "Set the target build stage to build.")
+        ->type_name("string");
+    c->add_option("PATH", f->context, "Build context directory");
+    c->callback([f, &ctx] {
+      if (!f->outputs.empty()) return ctx.FailPlain("--output is not supported yet");
+      if (!f->cache_from.empty()) return ctx.FailPlain("--cache-from is not supported yet");
+      RunBuild(*f, ctx);
+    });
+  }
   auto* group = app.add_subcommand("dockerfile", "Inspect how strata reads a Dockerfile");
   SetUsage(group, "COMMAND");
   group->require_subcommand(1);

@@ -1,0 +1,956 @@
+#include "engine/build.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "archive/diff.h"
+#include "build/copy.h"
+#include "build/dockerfile/dockerignore.h"
+#include "build/dockerfile/plan.h"
+#include "build/hash_cache.h"
+#include "build/history.h"
+#include "build/user.h"
+#include "digest/hasher.h"
+#include "engine/docker_json.h"
+#include "engine/images.h"
+#include "engine/layers.h"
+#include "engine/pull.h"
+#include "engine/timefmt.h"
+#include "exec/sandbox.h"
+#include "image/reference.h"
+#include "snapshot/mount.h"
+#include "util/fs.h"
+
+namespace strata::engine {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+using dockerfile::Plan;
+using dockerfile::PlanStage;
+using dockerfile::Step;
+
+constexpr const char* kLayerMediaType = "application/vnd.docker.image.rootfs.diff.tar";
+
+std::string Sha256Of(std::string_view s) {
+  digest::Hasher h;
+  h.Update(s.data(), s.size());
+  return h.Sum().str();
+}
+
+// The filesystem a stage has reached: the snapshot chain on top, the layers and
+// history so far, and the cache key that names this state.
+struct FsState {
+  std::optional<std::string> chain;
+  std::vector<std::string> diff_ids;
+  ojson history = ojson::array();
+  std::string key;
+  int64_t size = 0;
+};
+
+// A base image in the store: its ID, config JSON and layers.
+struct BaseInfo {
+  std::string id;
+  ojson config;
+  std::optional<std::string> top_chain;
+};
+
+// A writable snapshot mounted on a scratch directory, undone unless committed.
+class Workspace {
+ public:
+  Workspace(Store& s, snapshot::Snapshotter& snaps) : s_(s), snaps_(snaps) {}
+  ~Workspace() {
+    (void)mount_.Unmount();
+    if (!key_.empty()) (void)snaps_.Remove(key_);
+  }
+  Status Prepare(const std::optional<std::string>& parent) {
+    key_ = "build-" + RandomHex();
+    STRATA_ASSIGN_OR_RETURN(auto mounts, snaps_.Prepare(key_, parent.value_or("")));
+    STRATA_ASSIGN_OR_RETURN(dir_, TempDir::Create(s_.TmpDir(), "build-root-"));
+    STRATA_ASSIGN_OR_RETURN(mount_, snapshot::MountAll(mounts, dir_.path()));
+    return Ok();
+  }
+  const std::string& rootfs() const { return dir_.path(); }
+  const std::string& key() const { return key_; }
+  Status Unmount() { return mount_.Unmount(); }
+  void Forget() { key_.clear(); }
+
+ private:
+  static std::string RandomHex() {
+    unsigned char b[8];
+    UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+    if (!fd.valid() || ::read(fd.get(), b, sizeof b) != sizeof b) {
+      auto t = std::chrono::steady_clock::now().time_since_epoch().count();
+      std::memcpy(b, &t, sizeof b);
+    }
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : b) {
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+    return out;
+  }
+  Store& s_;
+  snapshot::Snapshotter& snaps_;
+  std::string key_;
+  TempDir dir_;
+  snapshot::MountGuard mount_;
+};
+
+// A read-only mount of a chain (COPY --from, RUN --mount=from), or an empty dir.
+class View {
+ public:
+  View(Store& s, snapshot::Snapshotter& snaps) : s_(s), snaps_(snaps) {}
+  ~View() {
+    (void)mount_.Unmount();
+    if (!key_.empty()) (void)snaps_.Remove(key_);
+  }
+  Status Open(const std::optional<std::string>& chain) {
+    STRATA_ASSIGN_OR_RETURN(dir_, TempDir::Create(s_.TmpDir(), "build-view-"));
+    if (!chain) return Ok();
+    key_ = "view-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_) + "-" +
+           Sha256Of(*chain + dir_.path()).substr(7, 12);
+    STRATA_ASSIGN_OR_RETURN(auto mounts, snaps_.View(key_, *chain));
+    STRATA_ASSIGN_OR_RETURN(mount_, snapshot::MountAll(mounts, dir_.path()));
+    return Ok();
+  }
+  const std::string& root() const { return dir_.path(); }
+
+ private:
+  static inline std::atomic<int> counter_{0};
+  Store& s_;
+  snapshot::Snapshotter& snaps_;
+  std::string key_;
+  TempDir dir_;
+  snapshot::MountGuard mount_;
+};
+
+// Sum of file sizes as docker counts a layer's size (directory.Size: every
+// non-directory once per inode).
+int64_t TreeSize(const std::string& dir) {
+  int64_t total = 0;
+  std::set<std::pair<dev_t, ino_t>> seen;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           dir, std::filesystem::directory_options::none, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+    if (st.st_nlink > 1 && !seen.insert({st.st_dev, st.st_ino}).second) continue;
+    total += st.st_size;
+  }
+  return total;
+}
+
+class Builder {
+ public:
+  Builder(Store& s, const BuildOptions& o) : s_(s), o_(o) {}
+
+  Result<BuildResult> Run() {
+    STRATA_ASSIGN_OR_RETURN(StoreLock lock, s_.Shared());
+    STRATA_ASSIGN_OR_RETURN(snaps_, s_.snapshots());
+    if (snaps_->Driver() != "overlay") {
+      return FailedPrecondition("strata build needs the overlay snapshotter; this store uses " +
+                                std::string(snaps_->Driver()));
+    }
+    STRATA_TRY(LoadContext());
+    STRATA_TRY(MakePlan());
+    start_ = std::chrono::steady_clock::now();
+
+    // Every needed stage on its own thread; a stage waits for the stages it reads.
+    states_.resize(plan_.stages.size());
+    done_.assign(plan_.stages.size(), false);
+    failed_.assign(plan_.stages.size(), false);
+    std::atomic<bool> finished{false};
+    std::thread watcher([&] {
+      while (!finished.load()) {
+        if (o_.cancel && o_.cancel->load()) {
+          std::lock_guard<std::mutex> l(mu_);
+          abort_ = true;
+          cv_.notify_all();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+    std::vector<std::thread> threads;
+    for (int idx : plan_.order) {
+      threads.emplace_back([this, idx] {
+        Status st = RunStage(idx);
+        std::lock_guard<std::mutex> l(mu_);
+        if (!st) {
+          failed_[idx] = true;
+          if (!error_) error_ = st.error();
+          abort_ = true;
+        }
+        done_[idx] = true;
+        cv_.notify_all();
+      });
+    }
+    for (auto& t : threads) t.join();
+    finished = true;
+    watcher.join();
+    if (o_.cancel && o_.cancel->load()) return strata::Cancelled("build cancelled");
+    if (error_) return *error_;
+    (void)hash_cache_->Save();  // only a speed-up for the next build
+    STRATA_ASSIGN_OR_RETURN(std::string id, Export(plan_.stages[plan_.target]));
+    BuildResult r;
+    r.image_id = id;
+    for (auto& w : plan_.warnings) r.warnings.push_back(w.message);
+    return r;
+  }
+
+ private:
+  // --- output ----------------------------------------------------------------
+  int NextVertex() { return ++vertex_; }
+  void Line(const std::string& line) {
+    if (!o_.output) return;
+    std::lock_guard<std::mutex> l(out_mu_);
+    o_.output(line);
+  }
+  double Since(std::chrono::steady_clock::time_point t) const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+  static std::string Secs(double s) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.1fs", s);
+    return buf;
+  }
+
+  // --- context and plan ------------------------------------------------------
+  build::CopySource ContextSource() {
+    return build::CopySource{o_.context_dir, &ignore_, hash_cache_.get(), true};
+  }
+
+  Status LoadContext() {
+    STRATA_ASSIGN_OR_RETURN(hash_cache_, build::HashCache::Open(s_.root() + "/build"));
+    if (!o_.context_dir.empty()) {
+      struct stat st;
+      if (::stat(o_.context_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return InvalidArgument("unable to prepare context: path \"" + o_.context_dir +
+                               "\" not found");
+      }
+    }
+    dockerfile_path_ =
+        o_.dockerfile_path.empty() ? o_.context_dir + "/Dockerfile" : o_.dockerfile_path;
+    int v = NextVertex();
+    Line("#" + std::to_string(v) + " [internal] load build definition from " +
+         std::filesystem::path(dockerfile_path_).filename().string());
+    if (o_.dockerfile_text) {
+      dockerfile_text_ = *o_.dockerfile_text;
+    } else {
+      auto text = ReadFile(dockerfile_path_, 16 << 20);
+      if (!text) {
+        return NotFound("failed to read dockerfile: open " + dockerfile_path_ +
+                        ": no such file or directory");
+      }
+      dockerfile_text_ = std::move(*text);
+    }
+    Line("#" + std::to_string(v) +
+         " transferring dockerfile: " + std::to_string(dockerfile_text_.size()) + "B done");
+    Line("#" + std::to_string(v) + " DONE 0.0s");
+    v = NextVertex();
+    Line("#" + std::to_string(v) + " [internal] load .dockerignore");
+    std::string ignore_file = dockerfile::IgnoreFileFor(
+        o_.context_dir, o_.dockerfile_text ? std::string() : dockerfile_path_);
+    std::vector<std::string> patterns;
+    if (auto text = ReadFile(ignore_file, 16 << 20)) {
+      STRATA_ASSIGN_OR_RETURN(patterns, dockerfile::ParseDockerignore(*text));
+    }
+    STRATA_ASSIGN_OR_RETURN(ignore_, dockerfile::Matcher::Create(patterns));
+    Line("#" + std::to_string(v) + " DONE 0.0s");
+    return Ok();
+  }
+
+  // Makes sure an image is in the store (pulling it when absent or with
+  // --pull) and returns it.
+  Result<BaseInfo> EnsureImage(const std::string& ref) {
+    {
+      std::lock_guard<std::mutex> l(images_mu_);
+      if (auto it = images_.find(ref); it != images_.end()) return it->second;
+    }
+    std::optional<std::string> id;
+    if (!o_.pull) {
+      if (auto r = ResolveImage(s_, ref)) id = *r;
+    }
+    if (!id) {
+      PullOptions po;
+      po.platform = o_.platform;
+      po.config_dir = o_.config_dir;
+      auto pulled = Pull(s_, ref, po);
+      if (!pulled) {
+        return Error{pulled.error().code, "failed to resolve source metadata for " + ref + ": " +
+                                              pulled.error().message};
+      }
+      id = pulled->front().image_id;
+    }
+    BaseInfo info;
+    info.id = *id;
+    STRATA_ASSIGN_OR_RETURN(std::string bytes, ImageConfigBytes(s_, *id));
+    info.config = ojson::parse(bytes, nullptr, false);
+    if (info.config.is_discarded()) return DataLoss("image " + *id + ": config is not JSON");
+    STRATA_ASSIGN_OR_RETURN(auto rec, s_.metadata().GetImage(*id));
+    if (rec) info.top_chain = rec->top_chain_id;
+    std::lock_guard<std::mutex> l(images_mu_);
+    images_[ref] = info;
+    return info;
+  }
+
+  Status MakePlan() {
+    dockerfile::PlanOptions po;
+    po.filename = std::filesystem::path(dockerfile_path_).filename().string();
+    po.build_args = o_.build_args;
+    po.target = o_.target;
+    if (!o_.platform.empty()) {
+      STRATA_ASSIGN_OR_RETURN(auto p, dockerfile::ParsePlatform(o_.platform));
+      auto host = dockerfile::HostPlatform();
+      if (p.os != host.os || p.architecture != host.architecture) {
+        return InvalidArgument("platform " + p.ToString() +
+                               " is not supported: strata builds for the host platform " +
+                               host.ToString() + " only");
+      }
+      po.target_platform = p;
+    }
+    po.resolve_image = [this](const std::string& ref,
+                              const dockerfile::Platform&) -> Result<dockerfile::BaseImage> {
+      int v = NextVertex();
+      Line("#" + std::to_string(v) + " [internal] load metadata for " + ref);
+      auto t0 = std::chrono::steady_clock::now();
+      auto info = EnsureImage(ref);
+      if (!info) return info.error();
+      dockerfile::BaseImage b;
+      b.ref = ref;
+      const ojson& cfg = info->config.contains("config") ? info->config["config"] : ojson();
+      auto c = dockerfile::ConfigFromJson(cfg.is_object() ? cfg.dump() : "{}");
+      if (!c) return c.error();
+      b.config = std::move(*c);
+      b.scratch = !info->top_chain.has_value();
+      Line("#" + std::to_string(v) + " DONE " + Secs(Since(t0)));
+      return b;
+    };
+    dockerfile::PlanError detail;
+    auto plan = dockerfile::PlanDockerfile(dockerfile_text_, po, &detail);
+    if (!plan) return plan.error();
+    plan_ = std::move(*plan);
+    // Images read by COPY --from / RUN --mount=from are fetched up front, on this thread.
+    for (const auto& st : plan_.stages) {
+      if (!st.needed) continue;
+      for (const auto& ref : st.image_deps) {
+        if (auto r = EnsureImage(ref); !r) return r.error();
+      }
+    }
+    return Ok();
+  }
+
+  // --- stages ----------------------------------------------------------------
+  // Waits until stage idx has finished; fails if it failed or the build aborts.
+  Result<FsState> WaitStage(int idx) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return done_[idx] || abort_; });
+    if (!done_[idx] || failed_[idx]) return strata::Cancelled("a stage this one needs failed");
+    return states_[idx];
+  }
+
+  std::string StageLabel(const PlanStage& st, size_t step_no) const {
+    std::string total = std::to_string(st.steps.size() + 1);
+    std::string pos = std::to_string(step_no) + "/" + total;
+    if (plan_.stages.size() == 1 || plan_.order.size() == 1) return "[" + pos + "]";
+    std::string name = st.name.empty() ? "stage-" + std::to_string(st.index) : st.name;
+    return "[" + name + " " + pos + "]";
+  }
+
+  Status RunStage(int idx) {
+    const PlanStage& st = plan_.stages[idx];
+    FsState state;
+    int v = NextVertex();
+    std::string from_text;
+    switch (st.base.kind) {
+      case dockerfile::StageBase::Kind::kScratch:
+        state.key = Sha256Of("scratch|" + plan_.target_platform.ToString());
+        from_text = "";
+        break;
+      case dockerfile::StageBase::Kind::kStage: {
+        STRATA_ASSIGN_OR_RETURN(state, WaitStage(st.base.stage));
+        from_text = "FROM " + st.base.name;
+        break;
+      }
+      case dockerfile::StageBase::Kind::kImage: {
+        STRATA_ASSIGN_OR_RETURN(BaseInfo base, EnsureImage(st.base.ref));
+        state.chain = base.top_chain;
+        if (base.config.contains("rootfs") && base.config["rootfs"].contains("diff_ids")) {
+          for (auto& d : base.config["rootfs"]["diff_ids"]) state.diff_ids.push_back(d);
+        }
+        if (base.config.contains("history") && base.config["history"].is_array()) {
+          state.history = base.config["history"];
+        }
+        state.key = Sha256Of("image|" + base.id);
+        from_text = "FROM " + st.base.ref;
+        break;
+      }
+    }
+    if (!from_text.empty()) {
+      Line("#" + std::to_string(v) + " " + StageLabel(st, 1) + " " + from_text);
+      Line("#" + std::to_string(v) + " DONE 0.0s");
+    }
+    bool no_cache = o_.no_cache || std::find(o_.no_cache_filter.begin(), o_.no_cache_filter.end(),
+                                             st.name) != o_.no_cache_filter.end();
+    for (size_t i = 0; i < st.steps.size(); ++i) {
+      if (Stopping()) return strata::Cancelled("build cancelled");
+      const Step& step = st.steps[i];
+      ojson h = ojson::object();
+      h["created_by"] = build::CreatedBy(step);
+      h["comment"] = "buildkit.dockerfile.v0";
+      if (std::holds_alternative<dockerfile::OnbuildCommand>(step.instruction.command)) {
+        continue;  // BuildKit records no history for ONBUILD (verified on docker 20.10)
+      }
+      if (!build::ChangesFilesystem(step)) {
+        h["empty_layer"] = true;
+        state.history.push_back(h);
+        continue;
+      }
+      std::string label = StageLabel(st, i + 2) + " " + DisplayText(step);
+      int64_t layer_created = 0;
+      STRATA_TRY(FsStep(st, step, label, no_cache, state, &layer_created));
+      // A layer's history is dated by when the layer was made (the cache
+      // record's time), so a rebuild from cache is the same image.
+      h["created"] = FormatRfc3339Nano(layer_created);
+      ojson ordered = ojson::object();
+      ordered["created"] = h["created"];
+      for (auto& [k, val] : h.items()) {
+        if (k != "created") ordered[k] = val;
+      }
+      state.history.push_back(ordered);
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    states_[idx] = std::move(state);
+    return Ok();
+  }
+
+  // The instruction as BuildKit's progress shows it: the original words.
+  static std::string DisplayText(const Step& step) {
+    std::string s = step.instruction.original;
+    if (s.size() > 200) s = s.substr(0, 200) + "...";
+    return s;
+  }
+
+  int64_t CreatedNs() const {
+    if (o_.source_date_epoch) return *o_.source_date_epoch * 1000000000LL;
+    return NowUnixNanos();
+  }
+
+  bool Stopping() const { return (o_.cancel && o_.cancel->load()) || abort_.load(); }
+
+  // Runs one filesystem step (from the cache when its key is known).
+  Status FsStep(const PlanStage& st, const Step& step, const std::string& label, bool no_cache,
+                FsState& state, int64_t* created) {
+    int v = NextVertex();
+    std::string vx = "#" + std::to_string(v);
+    Line(vx + " " + label);
+    auto t0 = std::chrono::steady_clock::now();
+    STRATA_ASSIGN_OR_RETURN(std::string key, CacheKey(st, step, state));
+    if (!no_cache) {
+      std::optional<store::CacheRecord> hit;
+      {
+        std::lock_guard<std::mutex> l(db_mu_);
+        STRATA_ASSIGN_OR_RETURN(hit, s_.metadata().GetCache(key));
+        if (hit && hit->chain_id) {
+          STRATA_ASSIGN_OR_RETURN(auto layer, s_.metadata().GetLayer(*hit->chain_id));
+          if (!layer) hit.reset();
+        }
+      }
+      if (hit) {
+        state.chain = hit->chain_id;
+        state.diff_ids.push_back(hit->diff_id);
+        state.key = key;
+        state.size += hit->size;
+        *created = o_.source_date_epoch ? CreatedNs() : hit->created_at;
+        Line(vx + " CACHED");
+        return Ok();
+      }
+    }
+    Workspace ws(s_, *snaps_);
+    STRATA_TRY(ws.Prepare(state.chain));
+    Status st_run = Execute(st, step, ws.rootfs(), vx, t0);
+    if (!st_run) {
+      Line(vx + " ERROR: " + st_run.error().message);
+      return st_run;
+    }
+    STRATA_TRY(ws.Unmount());
+    STRATA_ASSIGN_OR_RETURN(std::string upper, snaps_->Dir(ws.key()));
+    // The upper dir becomes the layer: whiteouts and opaque dirs in docker's form.
+    STRATA_ASSIGN_OR_RETURN(auto blob, s_.content().Ingest());
+    archive::TarTreeOptions to;
+    to.overlay_whiteouts = true;
+    if (o_.source_date_epoch) to.clamp_mtime = *o_.source_date_epoch;
+    STRATA_ASSIGN_OR_RETURN(auto tar, archive::WriteLayerTar(upper, blob, to));
+    STRATA_ASSIGN_OR_RETURN(auto blob_digest, blob.Commit());
+    std::string diff_id = tar.diff_id.str();
+    std::string chain = ChainIdOf(state.chain, diff_id);
+    int64_t size = TreeSize(upper);
+    {
+      std::lock_guard<std::mutex> l(db_mu_);
+      STRATA_ASSIGN_OR_RETURN(auto existing, s_.metadata().GetLayer(chain));
+      if (existing || snaps_->Stat(chain)) {
+        STRATA_TRY(snaps_->Remove(ws.key()));
+      } else {
+        STRATA_TRY(snaps_->Commit(chain, ws.key()));
+      }
+      ws.Forget();
+      store::LayerRecord rec;
+      rec.chain_id = chain;
+      rec.diff_id = diff_id;
+      rec.parent_chain_id = state.chain;
+      rec.size = size;
+      rec.blob_digest = blob_digest.str();
+      rec.blob_media_type = kLayerMediaType;
+      rec.blob_size = static_cast<int64_t>(tar.size);
+      store::CacheRecord c;
+      c.key = key;
+      c.chain_id = chain;
+      c.diff_id = diff_id;
+      c.size = size;
+      c.created_at = CreatedNs();
+      *created = c.created_at;
+      STRATA_ASSIGN_OR_RETURN(auto tx, s_.db().Begin());
+      STRATA_TRY(s_.metadata().PutLayer(rec));
+      STRATA_TRY(s_.metadata().PutCache(c));
+      STRATA_TRY(tx.Commit());
+    }
+    state.chain = chain;
+    state.diff_ids.push_back(diff_id);
+    state.key = key;
+    state.size += size;
+    Line(vx + " DONE " + Secs(Since(t0)));
+    return Ok();
+  }
+
+  // Where COPY --from / RUN --mount=from reads: a finished stage or an image.
+  Result<std::pair<std::optional<std::string>, std::string>> SourceOf(
+      const dockerfile::Source& src) {
+    if (src.stage >= 0) {
+      STRATA_ASSIGN_OR_RETURN(FsState s, WaitStage(src.stage));
+      return std::pair{s.chain, s.key};
+    }
+    STRATA_ASSIGN_OR_RETURN(BaseInfo b, EnsureImage(src.image));
+    return std::pair{b.top_chain, Sha256Of("image|" + b.id)};
+  }
+
+  // The inputs of a step: what must be equal for its result to be reused.
+  Result<std::string> CacheKey(const PlanStage& st, const Step& step, const FsState& state) {
+    ojson in = ojson::array({state.key, step.instruction.name});
+    (void)st;
+    if (auto* run = std::get_if<dockerfile::RunCommand>(&step.instruction.command)) {
+      in.push_back(step.args);
+      in.push_back(step.env);
+      in.push_back(step.proxy_env);
+      in.push_back(step.workdir);
+      in.push_back(step.user);
+      in.push_back(NetworkFor(*run));
+      in.push_back(run->security);
+      size_t src_i = 0;
+      for (const auto& m : run->mounts) {
+        ojson mj = {dockerfile::MountTypeName(m.type),
+                    m.target,
+                    m.source,
+                    m.read_only,
+                    m.cache_id,
+                    m.sharing};
+        if (m.type == dockerfile::MountType::kBind && !m.from.empty() &&
+            src_i < step.sources.size()) {
+          STRATA_ASSIGN_OR_RETURN(auto src, SourceOf(step.sources[src_i++]));
+          mj.push_back(src.second);
+        } else if (m.type == dockerfile::MountType::kBind) {
+          build::CopySource cs = ContextSource();
+          build::CopyRequest req;
+          req.sources = {m.source.empty() ? "." : m.source};
+          req.dest = "/";
+          STRATA_ASSIGN_OR_RETURN(auto sum, build::ChecksumSources(cs, req));
+          mj.push_back(sum.str());
+        }
+        in.push_back(mj);
+      }
+    } else if (std::holds_alternative<dockerfile::CopyCommand>(step.instruction.command) ||
+               std::holds_alternative<dockerfile::AddCommand>(step.instruction.command)) {
+      STRATA_ASSIGN_OR_RETURN(auto req, CopyRequestFor(step, nullptr));
+      in.push_back(req.dest);
+      in.push_back(req.workdir);
+      in.push_back(CopyFlagsText(step));
+      build::CopySource cs = ContextSource();
+      std::unique_ptr<View> view;
+      if (!step.sources.empty()) {
+        STRATA_ASSIGN_OR_RETURN(auto src, SourceOf(step.sources[0]));
+        in.push_back(src.second);
+        view = std::make_unique<View>(s_, *snaps_);
+        STRATA_TRY(view->Open(src.first));
+        cs = build::CopySource{view->root(), nullptr, nullptr, false};
+      }
+      STRATA_ASSIGN_OR_RETURN(auto sum, build::ChecksumSources(cs, req));
+      in.push_back(sum.str());
+    } else {
+      in.push_back(build::WorkdirAfter(step));
+      in.push_back(step.user);
+    }
+    return Sha256Of(in.dump());
+  }
+
+  static std::string CopyFlagsText(const Step& step) {
+    if (auto* c = std::get_if<dockerfile::CopyCommand>(&step.instruction.command)) {
+      ojson j = {c->chown, c->chmod, c->link, c->parents, c->excludes};
+      for (auto& sc : c->files.source_contents) j.push_back({sc.path, sc.data});
+      return j.dump();
+    }
+    auto& a = std::get<dockerfile::AddCommand>(step.instruction.command);
+    ojson j = {a.chown, a.chmod, a.link, a.checksum, a.excludes, a.unpack.value_or(true)};
+    for (auto& sc : a.files.source_contents) j.push_back({sc.path, sc.data});
+    return j.dump();
+  }
+
+  std::string NetworkFor(const dockerfile::RunCommand& run) const {
+    if (run.network != "default" && !run.network.empty()) return run.network;
+    return o_.network.empty() ? "default" : o_.network;
+  }
+
+  // COPY/ADD flags → a CopyRequest; chown names resolve in rootfs when given.
+  Result<build::CopyRequest> CopyRequestFor(const Step& step, const std::string* rootfs) {
+    build::CopyRequest req;
+    req.workdir = step.workdir.empty() ? "/" : step.workdir;
+    const dockerfile::SourcesAndDest* files;
+    std::string chown, chmod;
+    if (auto* c = std::get_if<dockerfile::CopyCommand>(&step.instruction.command)) {
+      files = &c->files;
+      chown = c->chown;
+      chmod = c->chmod;
+      req.excludes = c->excludes;
+      req.parents = c->parents;
+    } else {
+      auto& a = std::get<dockerfile::AddCommand>(step.instruction.command);
+      files = &a.files;
+      chown = a.chown;
+      chmod = a.chmod;
+      req.excludes = a.excludes;
+      req.is_add = true;
+      for (const auto& s : files->source_paths) {
+        if (s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@")) {
+          return Unimplemented("ADD from a URL is not supported yet: " + s);
+        }
+      }
+    }
+    req.sources = files->source_paths;
+    req.dest = files->dest;
+    if (!chmod.empty()) {
+      char* end = nullptr;
+      unsigned long m = std::strtoul(chmod.c_str(), &end, 8);
+      if (!end || *end || m > 07777) return InvalidArgument("invalid chmod parameter: " + chmod);
+      req.chmod = static_cast<uint32_t>(m);
+    }
+    if (!chown.empty() && rootfs) {
+      STRATA_ASSIGN_OR_RETURN(req.chown, build::ResolveChown(*rootfs, chown));
+    }
+    return req;
+  }
+
+  // Performs a filesystem step on the mounted rootfs.
+  Status Execute(const PlanStage& st, const Step& step, const std::string& rootfs,
+                 const std::string& vx, std::chrono::steady_clock::time_point t0) {
+    (void)st;
+    if (std::holds_alternative<dockerfile::WorkdirCommand>(step.instruction.command)) {
+      // BuildKit creates WORKDIR as the USER with --chown's rules: a lone uid
+      // is also the gid (verified: USER 3000 gives 3000:3000).
+      build::Ids ids;
+      if (!step.user.empty()) {
+        STRATA_ASSIGN_OR_RETURN(ids, build::ResolveChown(rootfs, step.user));
+      }
+      STRATA_ASSIGN_OR_RETURN(UniqueFd root, OpenFile(rootfs, O_PATH | O_DIRECTORY));
+      STRATA_ASSIGN_OR_RETURN(UniqueFd wd, MakeDirsInRoot(root.get(), build::WorkdirAfter(step),
+                                                          0755, ids.uid, ids.gid));
+      return Ok();
+    }
+    if (auto* run = std::get_if<dockerfile::RunCommand>(&step.instruction.command)) {
+      return ExecuteRun(step, *run, rootfs, vx, t0);
+    }
+    // COPY / ADD
+    STRATA_ASSIGN_OR_RETURN(auto req, CopyRequestFor(step, &rootfs));
+    build::CopySource cs = ContextSource();
+    std::unique_ptr<View> view;
+    if (!step.sources.empty()) {
+      STRATA_ASSIGN_OR_RETURN(auto src, SourceOf(step.sources[0]));
+      view = std::make_unique<View>(s_, *snaps_);
+      STRATA_TRY(view->Open(src.first));
+      cs = build::CopySource{view->root(), nullptr, nullptr, false};
+    }
+    auto files = std::get_if<dockerfile::CopyCommand>(&step.instruction.command)
+                     ? &std::get<dockerfile::CopyCommand>(step.instruction.command).files
+                     : &std::get<dockerfile::AddCommand>(step.instruction.command).files;
+    // Heredoc sources: written to a scratch dir and copied from there.
+    if (!files->source_contents.empty()) {
+      STRATA_ASSIGN_OR_RETURN(TempDir hd, TempDir::Create(s_.TmpDir(), "heredoc-"));
+      build::CopyRequest hreq = req;
+      hreq.sources.clear();
+      for (const auto& c : files->source_contents) {
+        STRATA_TRY(WriteFileAtomic(hd.path() + "/" + c.path, c.data, 0644));
+        hreq.sources.push_back(c.path);
+      }
+      STRATA_TRY(build::Copy(build::CopySource{hd.path(), nullptr, nullptr, true}, hreq, rootfs));
+      if (req.sources.empty()) return Ok();
+    }
+    return build::Copy(cs, req, rootfs);
+  }
+
+  Status ExecuteRun(const Step& step, const dockerfile::RunCommand& run, const std::string& rootfs,
+                    const std::string& vx, std::chrono::steady_clock::time_point t0) {
+    exec::Spec spec;
+    spec.rootfs = rootfs;
+    spec.argv = step.args;
+    spec.env = step.env;
+    for (const auto& p : step.proxy_env) spec.env.push_back(p);
+    spec.cwd = step.workdir.empty() ? "/" : step.workdir;
+    STRATA_ASSIGN_OR_RETURN(build::Ids ids, build::ResolveUser(rootfs, step.user));
+    spec.uid = ids.uid;
+    spec.gid = ids.gid;
+    spec.additional_gids = ids.additional_gids;
+    std::string net = NetworkFor(run);
+    if (net == "none") {
+      spec.network = exec::Network::kNone;
+    } else if (net == "host") {
+      spec.network = exec::Network::kHost;
+    } else {
+      spec.network = exec::Network::kSandbox;
+    }
+    std::vector<std::unique_ptr<View>> views;
+    std::vector<TempDir> scratch;
+    size_t src_i = 0;
+    for (const auto& m : run.mounts) {
+      exec::Mount em;
+      em.target = m.target;
+      switch (m.type) {
+        case dockerfile::MountType::kBind: {
+          em.type = "bind";
+          em.readonly = true;
+          std::string root = o_.context_dir;
+          if (!m.from.empty() && src_i < step.sources.size()) {
+            STRATA_ASSIGN_OR_RETURN(auto src, SourceOf(step.sources[src_i++]));
+            views.push_back(std::make_unique<View>(s_, *snaps_));
+            STRATA_TRY(views.back()->Open(src.first));
+            root = views.back()->root();
+          }
+          STRATA_ASSIGN_OR_RETURN(UniqueFd rfd, OpenFile(root, O_PATH | O_DIRECTORY));
+          std::string rel = m.source.empty() ? "" : m.source;
+          STRATA_ASSIGN_OR_RETURN(UniqueFd sfd, OpenInRoot(rfd.get(), rel, O_PATH));
+          em.source = "/proc/self/fd/" + std::to_string(sfd.get());
+          // Resolve to a real path now: the fd closes when this scope ends.
+          char buf[4096];
+          ssize_t n = ::readlink(em.source.c_str(), buf, sizeof buf - 1);
+          if (n <= 0) return Internal("resolve bind source " + m.source);
+          em.source.assign(buf, static_cast<size_t>(n));
+          break;
+        }
+        case dockerfile::MountType::kCache: {
+          em.type = "bind";
+          std::string id = m.cache_id.empty() ? m.target : m.cache_id;
+          std::string dir = s_.root() + "/build/cache-mounts/" + Sha256Of(id).substr(7);
+          STRATA_TRY(MakeDirs(dir, 0755));
+          em.source = dir;
+          break;
+        }
+        case dockerfile::MountType::kTmpfs:
+          em.type = "tmpfs";
+          if (m.size_limit) em.options.push_back("size=" + std::to_string(*m.size_limit));
+          break;
+        case dockerfile::MountType::kSecret: {
+          std::string id = m.cache_id.empty() ? m.source : m.cache_id;
+          if (id.empty()) id = std::filesystem::path(m.target).filename().string();
+          auto it = o_.secrets.find(id);
+          if (it == o_.secrets.end()) {
+            if (m.required) return NotFound("secret " + id + " not found");
+            continue;
+          }
+          em.type = "bind";
+          em.readonly = true;
+          em.source = it->second;
+          if (em.target.empty()) em.target = "/run/secrets/" + id;
+          break;
+        }
+        case dockerfile::MountType::kSsh:
+          return Unimplemented("RUN --mount=type=ssh is not supported yet");
+      }
+      spec.mounts.push_back(std::move(em));
+    }
+    // Output: each line prefixed with the vertex and the seconds since the step began.
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return Internal("pipe: " + std::string(strerror(errno)));
+    UniqueFd rd(fds[0]), wr(fds[1]);
+    spec.stdout_fd = wr.get();
+    spec.stderr_fd = wr.get();
+    spec.cancel = &abort_;  // set on Ctrl-C and when another stage fails
+    spec.state_parent = s_.TmpDir();
+    std::thread reader([&, fd = rd.get()] {
+      std::string pending;
+      char buf[65536];
+      for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        pending.append(buf, static_cast<size_t>(n));
+        size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+          char ts[32];
+          snprintf(ts, sizeof ts, " %.3f ", Since(t0));
+          Line(vx + ts + pending.substr(0, nl));
+          pending.erase(0, nl + 1);
+        }
+      }
+      if (!pending.empty()) {
+        char ts[32];
+        snprintf(ts, sizeof ts, " %.3f ", Since(t0));
+        Line(vx + ts + pending);
+      }
+    });
+    auto exit = exec::Run(spec);
+    wr.reset();
+    reader.join();
+    if (!exit) return exit.error();
+    if (exit->code != 0 || exit->signal != 0) {
+      std::string cmd;
+      for (size_t i = 0; i < step.args.size(); ++i) cmd += (i ? " " : "") + step.args[i];
+      int code = exit->signal ? 128 + exit->signal : exit->code;
+      return Error{ErrorCode::kFailedPrecondition,
+                   "process \"" + cmd +
+                       "\" did not complete successfully: exit code: " + std::to_string(code)};
+    }
+    return Ok();
+  }
+
+  // --- export ----------------------------------------------------------------
+  // Entries without a time (config-only steps) take the first new layer's
+  // time, or the previous dated entry's after one, as BuildKit's exporter
+  // (normalizeLayersAndHistory) does; with no new layer, the build's time.
+  ojson NormalizeHistory(ojson history) const {
+    std::optional<std::string> created;
+    bool undated_seen = false;
+    for (const auto& h : history) {
+      if (h.contains("created")) {
+        created = h["created"].get<std::string>();
+        if (undated_seen) break;
+      } else {
+        undated_seen = true;
+      }
+    }
+    if (!created) created = FormatRfc3339Nano(CreatedNs());
+    undated_seen = false;
+    ojson out = ojson::array();
+    for (auto& h : history) {
+      if (h.contains("created")) {
+        if (undated_seen) created = h["created"].get<std::string>();
+        out.push_back(h);
+        continue;
+      }
+      undated_seen = true;
+      ojson dated = ojson::object();
+      dated["created"] = *created;
+      for (auto& [k, val] : h.items()) dated[k] = val;
+      out.push_back(dated);
+    }
+    return out;
+  }
+
+  Result<std::string> Export(const PlanStage& st) {
+    int v = NextVertex();
+    std::string vx = "#" + std::to_string(v);
+    Line(vx + " exporting to image");
+    auto t0 = std::chrono::steady_clock::now();
+    const FsState& state = states_[st.index];
+    ojson cfg = ojson::object();
+    cfg["architecture"] = plan_.target_platform.architecture;
+    ojson config = ojson::parse(dockerfile::ConfigToJson(st.config));
+    for (const auto& [k, val] : o_.labels) {
+      if (!config["Labels"].is_object()) config["Labels"] = ojson::object();
+      config["Labels"][k] = val;
+    }
+    if (config.contains("Labels") && config["Labels"].is_object()) {
+      nlohmann::json sorted = nlohmann::json::parse(config["Labels"].dump());
+      config["Labels"] = ojson::parse(sorted.dump());
+    }
+    cfg["config"] = config;
+    ojson history = NormalizeHistory(state.history);
+    // The image is as old as its newest history entry (BuildKit's exporter).
+    std::string created_text = FormatRfc3339Nano(CreatedNs());
+    for (const auto& h : history) {
+      if (h.contains("created")) created_text = h["created"].get<std::string>();
+    }
+    cfg["created"] = created_text;
+    cfg["history"] = history;
+    cfg["os"] = plan_.target_platform.os;
+    cfg["rootfs"] = {{"type", "layers"}, {"diff_ids", state.diff_ids}};
+    if (!plan_.target_platform.variant.empty()) cfg["variant"] = plan_.target_platform.variant;
+    if (!st.config.author.empty()) cfg["author"] = st.config.author;
+    std::string bytes = GoJson(cfg);
+    STRATA_ASSIGN_OR_RETURN(auto config_digest, s_.content().Put(bytes));
+    Line(vx + " exporting layers done");
+    Line(vx + " writing image " + config_digest.str() + " done");
+
+    store::ImageRecord img;
+    img.id = config_digest.str();
+    img.top_chain_id = state.chain;
+    img.created = ParseRfc3339(created_text).value_or(CreatedNs());
+    img.loaded_at = NowUnixNanos();
+    STRATA_ASSIGN_OR_RETURN(
+        auto chain_layers,
+        state.chain ? s_.metadata().LayerChain(*state.chain)
+                    : Result<std::vector<store::LayerRecord>>(std::vector<store::LayerRecord>{}));
+    for (const auto& l : chain_layers) img.size += l.size;
+    std::vector<std::string> refs;
+    for (const auto& t : o_.tags) {
+      STRATA_ASSIGN_OR_RETURN(auto r, image::ParseNormalizedNamed(t));
+      refs.push_back(image::TagNameOnly(r).String());
+    }
+    {
+      std::lock_guard<std::mutex> l(db_mu_);
+      STRATA_ASSIGN_OR_RETURN(auto tx, s_.db().Begin());
+      STRATA_TRY(s_.metadata().PutImage(img));
+      for (const auto& r : refs) STRATA_TRY(s_.metadata().SetTag(r, img.id));
+      STRATA_TRY(tx.Commit());
+    }
+    for (const auto& r : refs) Line(vx + " naming to " + r + " done");
+    Line(vx + " DONE " + Secs(Since(t0)));
+    return img.id;
+  }
+
+  Store& s_;
+  const BuildOptions& o_;
+  snapshot::Snapshotter* snaps_ = nullptr;
+  std::string dockerfile_path_;
+  std::string dockerfile_text_;
+  dockerfile::Matcher ignore_;
+  std::unique_ptr<build::HashCache> hash_cache_;
+  Plan plan_;
+  std::chrono::steady_clock::time_point start_;
+
+  std::mutex out_mu_;
+  std::atomic<int> vertex_{0};
+  std::mutex images_mu_;
+  std::map<std::string, BaseInfo> images_;
+  std::mutex db_mu_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<FsState> states_;
+  std::vector<bool> done_, failed_;
+  std::optional<Error> error_;
+  std::atomic<bool> abort_{false};
+};
+
+}  // namespace
+
+Result<BuildResult> Build(Store& s, const BuildOptions& opts) {
+  Builder b(s, opts);
+  return b.Run();
+}
+
+}  // namespace strata::engine

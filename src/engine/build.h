@@ -1,0 +1,50 @@
+// docker build: a Dockerfile and a context become an image in the store. The plan
+// (build/dockerfile) says what to run; each filesystem step runs on an overlay
+// snapshot (RUN in the exec/ sandbox, COPY/ADD through build/copy), is committed as
+// a layer, and is remembered in the build cache under a key of its inputs.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/store.h"
+#include "util/result.h"
+
+namespace strata::engine {
+
+// One line of BuildKit-style progress ("#5 [2/3] RUN make", "#5 CACHED", "#5 0.12 out",
+// "#5 DONE 0.4s"). Called from the stage threads one call at a time.
+using BuildOutput = std::function<void(const std::string& line)>;
+
+struct BuildOptions {
+  std::string context_dir;                     // the context directory
+  std::string dockerfile_path;                 // default: <context>/Dockerfile
+  std::optional<std::string> dockerfile_text;  // `-f -`: the Dockerfile itself
+  std::map<std::string, std::string> build_args;
+  std::string target;
+  std::vector<std::string> tags;              // -t, several
+  std::map<std::string, std::string> labels;  // --label
+  bool no_cache = false;
+  std::vector<std::string> no_cache_filter;    // stage names whose steps skip the cache
+  bool pull = false;                           // always pull base images
+  std::string network = "default";             // default|none|host (RUN --network overrides)
+  std::string platform;                        // empty: the host's
+  std::map<std::string, std::string> secrets;  // id -> host file (RUN --mount=type=secret)
+  std::optional<int64_t> source_date_epoch;    // reproducible timestamps
+  std::string config_dir;                      // docker config dir for pulls
+  BuildOutput output;                          // progress lines; empty: none
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct BuildResult {
+  std::string image_id;
+  std::vector<std::string> warnings;
+};
+
+Result<BuildResult> Build(Store& s, const BuildOptions& opts);
+
+}  // namespace strata::engine
