@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -372,6 +373,11 @@ Result<Exit> Run(const Spec& spec) {
   STRATA_ASSIGN_OR_RETURN(std::string hosts, HostsFileContent(spec.hostname, spec.extra_hosts));
   STRATA_TRY(WriteFileAtomic(state.path() + "/hosts", hosts, 0644));
   std::string host_resolv = ReadFile("/etc/resolv.conf", 1 << 20).value_or("");
+  // Behind systemd-resolved's stub (127.0.0.53) the real servers are listed
+  // in its own file, which libnetwork reads instead.
+  if (host_resolv.find("nameserver 127.0.0.53") != std::string::npos) {
+    if (auto real = ReadFile("/run/systemd/resolve/resolv.conf", 1 << 20)) host_resolv = *real;
+  }
   STRATA_TRY(WriteFileAtomic(state.path() + "/resolv.conf", ResolvConfContent(host_resolv), 0644));
 
   // The working directory is not a stub: BuildKit creates it and it stays.
@@ -434,8 +440,12 @@ Result<Exit> Run(const Spec& spec) {
   envp.push_back(nullptr);
   std::vector<gid_t> groups(spec.additional_gids.begin(), spec.additional_gids.end());
 
+  // A socket pair, not a pipe, so that telling a child that already died
+  // gives EPIPE (MSG_NOSIGNAL) instead of a SIGPIPE to the whole process.
   int sync[2], errp[2];
-  if (::pipe2(sync, O_CLOEXEC) != 0) return ErrnoError("exec: pipe");
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) != 0) {
+    return ErrnoError("exec: socketpair");
+  }
   UniqueFd sync_r(sync[0]), sync_w(sync[1]);
   if (::pipe2(errp, O_CLOEXEC) != 0) return ErrnoError("exec: pipe");
   UniqueFd err_r(errp[0]), err_w(errp[1]);
@@ -496,8 +506,9 @@ Result<Exit> Run(const Spec& spec) {
     if (!helper) return std::move(helper).error().Wrap("exec: network");
     net = std::move(*helper);
   }
+  // If the child already failed, the send fails too; its error is in the pipe.
   char go = 1;
-  if (::write(sync_w.get(), &go, 1) != 1) return ErrnoError("exec: start child");
+  (void)::send(sync_w.get(), &go, 1, MSG_NOSIGNAL);
   sync_w.reset();
 
   // The error pipe closes on a successful execve, or carries a ChildError.

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -470,6 +472,32 @@ TEST_F(SandboxTest, StubsRemovedLikeDocker2010) {
   EXPECT_EQ(names, std::vector<std::string>{"bin"});
 }
 
+TEST_F(SandboxTest, OverlayUpperHoldsWhatDockerCommits) {
+  // The builder's case: an overlay snapshot mounted on a host dir. docker
+  // 20.10's layer for `FROM busybox-base` + `RUN true` is exactly dev/, etc/,
+  // proc/, sys/ (directories only); the upper dir must hold the same.
+  std::string lower = rootfs_, upper = tmp_.path() + "/upper", work = tmp_.path() + "/work",
+              merged = tmp_.path() + "/merged";
+  for (const auto& d : {upper, work, merged}) fs::create_directories(d);
+  std::string opts = "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work;
+  if (mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()) != 0) {
+    GTEST_SKIP() << "overlayfs unavailable: " << strerror(errno);
+  }
+  Spec s = BaseSpec({"/bin/true"});
+  s.rootfs = merged;
+  std::string out;
+  auto r = Sh(s, &out);
+  ASSERT_EQ(umount2(merged.c_str(), 0), 0) << strerror(errno);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r, (Exit{0, 0}));
+  std::vector<std::string> names;
+  for (const auto& e : fs::recursive_directory_iterator(upper)) {
+    names.push_back(e.path().string().substr(upper.size() + 1) + (e.is_directory() ? "/" : ""));
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"dev/", "etc/", "proc/", "sys/"}));
+}
+
 TEST_F(SandboxTest, StubsFollowSymlinksInsideRoot) {
   // /etc/resolv.conf -> ../run/resolv.conf (as in systemd images): the stub is
   // made at the link's target inside the root, never outside it.
@@ -545,6 +573,15 @@ TEST_F(SandboxTest, SetupErrorCleansUp) {
   auto r = exec::Run(s);
   ASSERT_FALSE(r);
   EXPECT_FALSE(fs::exists(rootfs_ + "/etc/hosts"));
+  // A failure inside the child (a directory mounted over a file), while the
+  // network helper is being attached: reported, and the helper is gone too.
+  s = BaseSpec({"/bin/true"});
+  s.network = Network::kSandbox;
+  s.mounts.push_back(Mount{"bind", tmp_.path(), "/etc/passwd", false, {}});
+  r = exec::Run(s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInternal);
+  EXPECT_EQ(r.error().message, "sandbox setup: mount /etc/passwd: Not a directory");
   // Bad arguments.
   s = BaseSpec({"/bin/true"});
   s.cwd = "relative";
