@@ -68,6 +68,7 @@ struct RangeClient {
   registry::ScopeSet scopes;
   std::string path;
   registry::RetryPolicy retry;
+  std::atomic<size_t> preferred{0};  // the endpoint that last answered
 };
 
 // The outcome of asking for the rest of a blob.
@@ -115,7 +116,10 @@ Result<TailResult> FetchTail(RangeClient& rc, const image::Descriptor& desc, uin
     uint64_t before = sink.pos();
     bool ignored = false;
     std::optional<Result<registry::Response>> resp;
-    for (size_t i = 0; i < rc.endpoints.size(); ++i) {
+    // As Repository::SendAny: from the endpoint that last answered; a mirror that cannot
+    // help passes to the next, and so does an origin unreachable over https when plain
+    // http is allowed (it is listed next).
+    for (size_t i = rc.preferred.load(); i < rc.endpoints.size(); ++i) {
       const registry::Endpoint& ep = rc.endpoints[i];
       registry::Request req;
       req.url = ep.BaseUrl() + "/v2/" + rc.path + "/blobs/" + desc.digest.str();
@@ -141,8 +145,15 @@ Result<TailResult> FetchTail(RangeClient& rc, const image::Descriptor& desc, uin
       // Once bytes went on, starting over is no longer ours to decide: the reader has them.
       if (ignored && resumed) return Unavailable(what + ": the registry stopped honouring Range");
       if (ignored) return TailResult::kRangeIgnored;
-      if (*resp && (**resp).ok()) break;
-      if (!ep.mirror) break;
+      if (*resp && ((**resp).ok() || !ep.mirror)) {
+        rc.preferred.store(i);
+        break;
+      }
+      if (!*resp && !ep.mirror && (*resp).error().code != ErrorCode::kUnavailable &&
+          (*resp).error().code != ErrorCode::kFailedPrecondition) {
+        break;
+      }
+      if (sink.pos() != at) break;  // bytes arrived: retry here, not elsewhere
     }
     if (!*resp) {
       Error e = std::move(*resp).error();
