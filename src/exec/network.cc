@@ -166,10 +166,15 @@ void NetworkHelper::Stop() {
   pid_ = 0;
 }
 
-Result<NetworkHelper> NetworkHelper::Start(pid_t pid, int netns_fd, const std::string& state_dir) {
+Result<NetworkHelper> NetworkHelper::Start(pid_t pid, int netns_fd, const std::string& state_dir,
+                                           const std::string& only) {
+  if (!only.empty() && only != "pasta" && only != "slirp4netns") {
+    return InvalidArgument("unknown network helper \"" + only + "\"");
+  }
   STRATA_ASSIGN_OR_RETURN(UniqueFd ns, HighDup(netns_fd));
   NetworkHelper h;
-  if (std::string pasta = FindTool("pasta"); !pasta.empty()) {
+  std::string pasta = only.empty() || only == "pasta" ? FindTool("pasta") : "";
+  if (!pasta.empty()) {
     std::string log = state_dir + "/pasta.log";
     std::string pidfile = state_dir + "/pasta.pid";
     // --runas 0: as "nobody" pasta cannot join a namespace owned by a root
@@ -201,7 +206,8 @@ Result<NetworkHelper> NetworkHelper::Start(pid_t pid, int netns_fd, const std::s
     }
     return h;
   }
-  if (std::string slirp = FindTool("slirp4netns"); !slirp.empty()) {
+  std::string slirp = only.empty() || only == "slirp4netns" ? FindTool("slirp4netns") : "";
+  if (!slirp.empty()) {
     std::string log = state_dir + "/slirp4netns.log";
     int ready[2], exitp[2];
     if (::pipe2(ready, O_CLOEXEC) != 0) return ErrnoError("pipe");
@@ -228,6 +234,7 @@ Result<NetworkHelper> NetworkHelper::Start(pid_t pid, int netns_fd, const std::s
     }
     return h;
   }
+  if (!only.empty()) return Unavailable("network helper " + only + " is not installed");
   return Unavailable("network sandbox needs pasta (package passt) or slirp4netns");
 }
 

@@ -20,7 +20,9 @@ class NetworkHelper {
   // Attaches a helper to the namespace of `netns_fd` (an open
   // /proc/<pid>/ns/net of process `pid`) and returns once the interface is
   // configured. Logs go to state_dir. kUnavailable when neither tool exists.
-  static Result<NetworkHelper> Start(pid_t pid, int netns_fd, const std::string& state_dir);
+  // `only`: "" for the first tool installed, or "pasta" / "slirp4netns".
+  static Result<NetworkHelper> Start(pid_t pid, int netns_fd, const std::string& state_dir,
+                                     const std::string& only = "");
 
   NetworkHelper() = default;
   NetworkHelper(NetworkHelper&& o) noexcept;

@@ -502,7 +502,7 @@ Result<Exit> Run(const Spec& spec) {
     std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/net";
     auto ns = OpenFile(ns_path, O_RDONLY);
     if (!ns) return std::move(ns).error().Wrap("exec: network namespace");
-    auto helper = NetworkHelper::Start(pid, ns->get(), state.path());
+    auto helper = NetworkHelper::Start(pid, ns->get(), state.path(), spec.network_helper);
     if (!helper) return std::move(helper).error().Wrap("exec: network");
     net = std::move(*helper);
   }

@@ -56,6 +56,9 @@ struct Spec {
   // under docker 20.10), so setuid binaries such as `su` work; true sets it.
   bool no_new_privileges = false;
   StubCleanup stub_cleanup = StubCleanup::kEmptyFiles;
+  // kSandbox's helper: "" tries pasta, then slirp4netns; "pasta" or
+  // "slirp4netns" insists on that one.
+  std::string network_helper;
   // Where the per-run state (generated hosts and resolv.conf, helper logs)
   // lives; "" = $TMPDIR or /tmp. Removed before Run returns.
   std::string state_parent;

@@ -661,10 +661,16 @@ class LoopbackListener {
   int port_ = 0;
 };
 
+// The helpers installed here, each tested on its own.
+std::vector<std::string> NetworkHelpers() {
+  std::vector<std::string> out;
+  if (access("/usr/bin/pasta", X_OK) == 0) out.push_back("pasta");
+  if (access("/usr/bin/slirp4netns", X_OK) == 0) out.push_back("slirp4netns");
+  return out;
+}
+
 TEST_F(SandboxTest, NetworkSandbox) {
-  if (access("/usr/bin/pasta", X_OK) != 0 && access("/usr/bin/slirp4netns", X_OK) != 0) {
-    GTEST_SKIP() << "needs pasta (passt) or slirp4netns";
-  }
+  if (NetworkHelpers().empty()) GTEST_SKIP() << "needs pasta (passt) or slirp4netns";
   LoopbackListener listener;
   std::string port = std::to_string(listener.port());
   Spec s =
@@ -678,13 +684,17 @@ TEST_F(SandboxTest, NetworkSandbox) {
                     "nc -w 2 $gw " +
                     port + " </dev/null 2>/dev/null && echo gw-reached || echo gw-unreachable"});
   s.network = Network::kSandbox;
-  std::string out;
-  auto r = Sh(s, &out);
-  ASSERT_TRUE(r) << r.error().message;
-  // One configured interface besides lo, with an IPv4 address and a default
-  // route; the host's loopback listener is reachable neither as 127.0.0.1
-  // nor through the gateway address.
-  EXPECT_EQ(out, "1\n1\n1\nlo-unreachable\ngw-unreachable\n");
+  for (const auto& helper : NetworkHelpers()) {
+    SCOPED_TRACE(helper);
+    s.network_helper = helper;
+    std::string out;
+    auto r = Sh(s, &out);
+    ASSERT_TRUE(r) << r.error().message;
+    // One configured interface besides lo, with an IPv4 address and a
+    // default route; the host's loopback listener is reachable neither as
+    // 127.0.0.1 nor through the gateway address.
+    EXPECT_EQ(out, "1\n1\n1\nlo-unreachable\ngw-unreachable\n");
+  }
 }
 
 }  // namespace
@@ -796,9 +806,7 @@ class PeerHost {
 };
 
 TEST_F(SandboxTest, NetworkSandboxReachesOtherHosts) {
-  if (access("/usr/bin/pasta", X_OK) != 0 && access("/usr/bin/slirp4netns", X_OK) != 0) {
-    GTEST_SKIP() << "needs pasta (passt) or slirp4netns";
-  }
+  if (NetworkHelpers().empty()) GTEST_SKIP() << "needs pasta (passt) or slirp4netns";
   if (std::system("ip -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "needs iproute2";
   PeerHost peer;
   ASSERT_TRUE(peer.ok()) << "could not set up the peer namespace";
@@ -806,9 +814,14 @@ TEST_F(SandboxTest, NetworkSandboxReachesOtherHosts) {
   Spec s = BaseSpec({"/bin/sh", "-c", "(echo ping; sleep 3) | nc -w 5 198.18.0.2 18080"});
   s.network = Network::kSandbox;
   std::string out;
-  auto r = Sh(s, &out);
-  ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(out, "hello-from-peer\n");
+  Result<Exit> r = Internal("not run");
+  for (const auto& helper : NetworkHelpers()) {
+    SCOPED_TRACE(helper);
+    s.network_helper = helper;
+    r = Sh(s, &out);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(out, "hello-from-peer\n");
+  }
   // The same address is unreachable without the sandbox network.
   s.network = Network::kNone;
   r = Sh(s, &out);
