@@ -811,7 +811,7 @@ TEST_F(SandboxTest, NetworkSandboxReachesOtherHosts) {
   PeerHost peer;
   ASSERT_TRUE(peer.ok()) << "could not set up the peer namespace";
   // busybox nc gives up early once its stdin ends: keep it open a while.
-  Spec s = BaseSpec({"/bin/sh", "-c", "(echo ping; sleep 3) | nc -w 5 198.18.0.2 18080"});
+  Spec s = BaseSpec({"/bin/sh", "-c", "(echo ping; sleep 1) | nc -w 5 198.18.0.2 18080"});
   s.network = Network::kSandbox;
   std::string out;
   Result<Exit> r = Internal("not run");
