@@ -1,0 +1,759 @@
+// End-to-end tests of `strata build` (issue 5) through the real binary: files, config, history,
+// the cache, multi-stage builds, failures and Ctrl-C (nothing left behind), bad input, flags, the
+// RUN sandbox and its mounts, and interop with a real dockerd. Expected outputs marked "docker:"
+// were recorded with Docker 20.10's BuildKit (DOCKER_BUILDKIT=1 docker build --network=none).
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+#include <vector>
+
+#include "cli_helpers.h"
+
+namespace strata::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+}
+
+bool HasOverlay() {
+  std::string fs = Slurp("/proc/filesystems");
+  return fs.find("\toverlay\n") != std::string::npos;
+}
+
+// The RUN output lines of a --progress=plain build ("#7 0.123 text" → "text").
+std::vector<std::string> RunLines(const std::string& err) {
+  static const std::regex re(R"(^#\d+ \d+\.\d+ (.*)$)");
+  std::vector<std::string> out;
+  std::stringstream ss(err);
+  std::string line;
+  std::smatch m;
+  while (std::getline(ss, line)) {
+    if (std::regex_match(line, m, re)) out.push_back(m[1]);
+  }
+  return out;
+}
+
+// For the step whose progress label ("#N [..] TEXT") contains needle: whether it printed
+// "#N CACHED". nullopt when no such step was shown.
+std::optional<bool> Cached(const std::string& err, const std::string& needle) {
+  static const std::regex label(R"(^(#\d+) \[[^\]]*\] (.*)$)");
+  std::stringstream ss(err);
+  std::string line, vertex;
+  std::smatch m;
+  std::vector<std::string> lines;
+  while (std::getline(ss, line)) lines.push_back(line);
+  for (const auto& l : lines) {
+    if (std::regex_match(l, m, label) && m[2].str().find(needle) != std::string::npos) {
+      vertex = m[1];
+      break;
+    }
+  }
+  if (vertex.empty()) return std::nullopt;
+  for (const auto& l : lines) {
+    if (l == vertex + " CACHED") return true;
+  }
+  return false;
+}
+
+// Mount points at or below dir, from /proc/self/mountinfo (field 5).
+std::vector<std::string> MountsUnder(const std::string& dir) {
+  std::vector<std::string> out;
+  std::stringstream ss(Slurp("/proc/self/mountinfo"));
+  std::string line;
+  while (std::getline(ss, line)) {
+    std::stringstream ls(line);
+    std::string f[5];
+    for (auto& x : f) ls >> x;
+    if (f[4] == dir || f[4].rfind(dir + "/", 0) == 0) out.push_back(f[4]);
+  }
+  return out;
+}
+
+std::vector<std::string> DirEntries(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    out.push_back(e.path().filename().string());
+  }
+  return out;
+}
+
+// Processes whose command line is exactly argv (e.g. {"sleep", "4711"}).
+std::vector<int> ProcessesWithArgv(const std::vector<std::string>& argv) {
+  std::string want;
+  for (const auto& a : argv) want += a + std::string(1, '\0');
+  std::vector<int> out;
+  for (auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = Slurp(e.path().string() + "/cmdline");
+    if (cmd == want) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+class BuildTest : public ::testing::Test {
+ protected:
+  // The busybox rootfs tar takes seconds to make: once for the whole suite.
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0 || ::access("/bin/busybox", X_OK) != 0) return;
+    tar_dir_ = new StrataEnv();
+    tar_ = tar_dir_->BusyboxTar();
+  }
+  static void TearDownTestSuite() {
+    delete tar_dir_;
+    tar_dir_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "strata build needs root (mounts, namespaces)";
+    if (!HasOverlay()) GTEST_SKIP() << "overlayfs is not available";
+    if (::access("/bin/busybox", X_OK) != 0) GTEST_SKIP() << "busybox-static is not installed";
+    ASSERT_EQ(::access(tar_.c_str(), R_OK), 0) << "no busybox tar";
+    auto r = env_.Run("import -c 'CMD [\"/bin/sh\"]' " + tar_ + " bb");
+    ASSERT_EQ(r.rc, 0) << r.err;
+  }
+
+  // A context directory with the given files (path → content) under env_.dir().
+  std::string Context(const std::string& name,
+                      const std::vector<std::pair<std::string, std::string>>& files) {
+    std::string dir = env_.dir() + "/" + name;
+    std::filesystem::create_directories(dir);
+    for (const auto& [p, c] : files) WriteText(dir + "/" + p, c);
+    return dir;
+  }
+
+  RunResult Build(const std::string& args) const {
+    return env_.Run("build --progress=plain " + args);
+  }
+
+  // Builds and returns the image ID (through --iidfile), failing the test on error.
+  std::string BuildId(const std::string& args, RunResult* res = nullptr) {
+    std::string iid = env_.dir() + "/iid";
+    ::unlink(iid.c_str());
+    auto r = Build("--iidfile " + iid + " " + args);
+    if (res) *res = r;
+    EXPECT_EQ(r.rc, 0) << r.err;
+    return Slurp(iid);
+  }
+
+  // The image's filesystem: `strata save`, then every layer extracted in order.
+  std::string Rootfs(const std::string& ref) {
+    std::string base = env_.dir() + "/fs-" + std::to_string(++counter_);
+    std::string archive = base + ".tar", x = base + "-x", rootfs = base + "-root";
+    std::filesystem::create_directories(x);
+    std::filesystem::create_directories(rootfs);
+    auto s = env_.Run("save -o " + archive + " " + ref);
+    EXPECT_EQ(s.rc, 0) << s.err;
+    EXPECT_EQ(env_.Shell("tar -xf " + archive + " -C " + x).rc, 0);
+    auto manifest = nlohmann::json::parse(Slurp(x + "/manifest.json"), nullptr, false);
+    if (!manifest.is_array() || manifest.empty()) {
+      ADD_FAILURE() << "no manifest.json in the saved archive";
+      return rootfs;
+    }
+    for (const auto& l : manifest[0]["Layers"]) {
+      auto t = env_.Shell("tar -xf " + x + "/" + l.get<std::string>() + " -C " + rootfs);
+      EXPECT_EQ(t.rc, 0) << t.err;
+    }
+    return rootfs;
+  }
+
+  nlohmann::json Inspect(const std::string& ref) {
+    auto r = env_.Run("image inspect " + ref);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (!j.is_array() || j.empty()) return nlohmann::json();
+    return j[0];
+  }
+
+  // Nothing of a build may remain: no mounts under the store, no temporary dirs, a clean store.
+  void ExpectNothingLeft() {
+    EXPECT_EQ(MountsUnder(env_.root()), std::vector<std::string>{});
+    EXPECT_EQ(DirEntries(env_.root() + "/tmp"), std::vector<std::string>{});
+    auto check = env_.Run("system check");
+    EXPECT_EQ(check.rc, 0) << check.err;
+    EXPECT_EQ(Trim(check.out), "store is consistent");
+  }
+
+  static inline StrataEnv* tar_dir_ = nullptr;
+  static inline std::string tar_;
+  StrataEnv env_;
+  int counter_ = 0;
+};
+
+constexpr const char* kAppDockerfile = R"(FROM bb
+WORKDIR /app
+COPY file.txt sub ./
+ENV GREETING=hi PATH=/usr/bin:/bin
+RUN echo "$GREETING" > gen.txt && cat file.txt
+CMD ["cat", "/app/file.txt"]
+)";
+
+std::vector<std::pair<std::string, std::string>> AppFiles() {
+  return {{"Dockerfile", kAppDockerfile}, {"file.txt", "hello\n"}, {"sub/n.txt", "nested\n"}};
+}
+
+// --- 1. files, config, history ------------------------------------------------------------------
+
+TEST_F(BuildTest, ProducesFilesConfigAndHistory) {
+  std::string ctx = Context("app", AppFiles());
+  RunResult r;
+  BuildId("-t app " + ctx, &r);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(RunLines(r.err), std::vector<std::string>{"hello"});
+
+  std::string fs = Rootfs("app");
+  EXPECT_EQ(Slurp(fs + "/app/file.txt"), "hello\n");
+  EXPECT_EQ(Slurp(fs + "/app/n.txt"), "nested\n");  // a directory source copies its contents
+  EXPECT_EQ(Slurp(fs + "/app/gen.txt"), "hi\n");
+  EXPECT_FALSE(std::filesystem::exists(fs + "/app/sub"));
+  EXPECT_TRUE(std::filesystem::exists(fs + "/bin/busybox"));
+
+  // docker: the same Config and one layer per WORKDIR/COPY/RUN on top of the base's.
+  auto img = Inspect("app");
+  auto want = nlohmann::json::parse(R"({"Hostname":"","Domainname":"","User":"",
+    "AttachStdin":false,"AttachStdout":false,"AttachStderr":false,"Tty":false,"OpenStdin":false,
+    "StdinOnce":false,"Env":["PATH=/usr/bin:/bin","GREETING=hi"],"Cmd":["cat","/app/file.txt"],
+    "ArgsEscaped":true,"Image":"","Volumes":null,"WorkingDir":"/app","Entrypoint":null,
+    "OnBuild":null,"Labels":null})");
+  EXPECT_EQ(img["Config"], want);
+  EXPECT_EQ(img["RootFS"]["Layers"].size(), 4u);
+  EXPECT_EQ(
+      Trim(env_.Run("inspect --format '{{.Config.WorkingDir}} {{json .Config.Cmd}}' app").out),
+      "/app [\"cat\",\"/app/file.txt\"]");
+
+  // docker: history --no-trunc --format '{{.CreatedBy}}' (the imported base's entry is empty).
+  auto h = env_.Run("history --no-trunc --format '{{.CreatedBy}}' app");
+  ASSERT_EQ(h.rc, 0) << h.err;
+  EXPECT_EQ(h.out,
+            "CMD [\"cat\" \"/app/file.txt\"]\n"
+            "RUN /bin/sh -c echo \"$GREETING\" > gen.txt && cat file.txt # buildkit\n"
+            "ENV GREETING=hi PATH=/usr/bin:/bin\n"
+            "COPY file.txt sub ./ # buildkit\n"
+            "WORKDIR /app\n"
+            "\n");
+  ExpectNothingLeft();
+}
+
+// docker: `inspect --format '{{json .Config}}'` prints the config as `image inspect` does.
+TEST_F(BuildTest, InspectJsonConfigMatchesDocker) {
+  std::string ctx = Context("app", AppFiles());
+  ASSERT_FALSE(BuildId("-t app " + ctx).empty());
+  EXPECT_EQ(Trim(env_.Run("inspect --format '{{json .Config}}' app").out),
+            R"({"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,)"
+            R"("AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,)"
+            R"("Env":["PATH=/usr/bin:/bin","GREETING=hi"],"Cmd":["cat","/app/file.txt"],)"
+            R"("ArgsEscaped":true,"Image":"","Volumes":null,"WorkingDir":"/app",)"
+            R"("Entrypoint":null,"OnBuild":null,"Labels":null})");
+}
+
+// docker: BuildKit numbers only FROM and the filesystem steps: [1/4] FROM, [2/4] WORKDIR,
+// [3/4] COPY, [4/4] RUN (ENV and CMD make no vertex and are not counted).
+TEST_F(BuildTest, StepLabelsCountOnlyFilesystemSteps) {
+  std::string ctx = Context("app", AppFiles());
+  RunResult r;
+  BuildId(ctx, &r);
+  EXPECT_NE(r.err.find("] WORKDIR /app\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" [2/4] WORKDIR /app\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" [3/4] COPY file.txt sub ./\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" [4/4] RUN "), std::string::npos) << r.err;
+}
+
+// --- 2. cache -----------------------------------------------------------------------------------
+
+TEST_F(BuildTest, CacheReusesUnchangedStepsAndRerunsFromTheFirstChange) {
+  std::string ctx = Context("c", {{"Dockerfile",
+                                   "FROM bb\nWORKDIR /w\nCOPY a.txt .\nRUN cat a.txt > copy.txt\n"
+                                   "COPY b.txt .\n"},
+                                  {"a.txt", "a1\n"},
+                                  {"b.txt", "b1\n"}});
+  const std::vector<std::string> steps = {"WORKDIR /w", "COPY a.txt .", "RUN cat a.txt",
+                                          "COPY b.txt ."};
+  RunResult r;
+  std::string id1 = BuildId(ctx, &r);
+  for (const auto& s : steps) EXPECT_EQ(Cached(r.err, s), false) << s << "\n" << r.err;
+
+  // An identical build: every filesystem step from the cache, the same image.
+  std::string id2 = BuildId(ctx, &r);
+  for (const auto& s : steps) EXPECT_EQ(Cached(r.err, s), true) << s << "\n" << r.err;
+  EXPECT_EQ(id1, id2);
+
+  // docker: only the mtime changed → still cached.
+  ::utimes((ctx + "/a.txt").c_str(), nullptr);
+  EXPECT_EQ(BuildId(ctx, &r), id1);
+  EXPECT_EQ(Cached(r.err, "COPY a.txt ."), true) << r.err;
+
+  // One context file changed: its COPY and everything after it run again.
+  WriteText(ctx + "/a.txt", "a2\n");
+  std::string id3 = BuildId(ctx, &r);
+  EXPECT_EQ(Cached(r.err, "WORKDIR /w"), true) << r.err;
+  EXPECT_EQ(Cached(r.err, "COPY a.txt ."), false) << r.err;
+  EXPECT_EQ(Cached(r.err, "RUN cat a.txt"), false) << r.err;
+  EXPECT_EQ(Cached(r.err, "COPY b.txt ."), false) << r.err;
+  EXPECT_NE(id3, id1);
+  // A file no step reads changes nothing.
+  WriteText(ctx + "/unused.txt", "x\n");
+  EXPECT_EQ(BuildId(ctx, &r), id3);
+  for (const auto& s : steps) EXPECT_EQ(Cached(r.err, s), true) << s << "\n" << r.err;
+
+  // --no-cache runs everything.
+  BuildId("--no-cache " + ctx, &r);
+  for (const auto& s : steps) EXPECT_EQ(Cached(r.err, s), false) << s << "\n" << r.err;
+  ExpectNothingLeft();
+}
+
+TEST_F(BuildTest, ChangedBuildArgInvalidatesTheRunThatUsesIt) {
+  std::string ctx = Context(
+      "arg", {{"Dockerfile", "FROM bb\nRUN echo one > /one\nARG A\nRUN echo \"a=$A\" > /a\n"}});
+  RunResult r;
+  std::string id1 = BuildId("--build-arg A=1 " + ctx, &r);
+  std::string id2 = BuildId("--build-arg A=2 " + ctx, &r);
+  EXPECT_EQ(Cached(r.err, "RUN echo one"), true) << r.err;
+  EXPECT_EQ(Cached(r.err, "RUN echo \"a=$A\""), false) << r.err;
+  EXPECT_NE(id1, id2);
+  EXPECT_EQ(Slurp(Rootfs(Trim(id2)) + "/a"), "a=2\n");
+  // Back to the first value: both steps come from the cache, the first image again.
+  EXPECT_EQ(BuildId("--build-arg A=1 " + ctx, &r), id1);
+  EXPECT_EQ(Cached(r.err, "RUN echo \"a=$A\""), true) << r.err;
+}
+
+// --- 3. multi-stage -----------------------------------------------------------------------------
+
+TEST_F(BuildTest, MultiStageRunsOnlyTheStagesTheTargetNeeds) {
+  std::string ctx = Context("ms", {{"Dockerfile", R"(FROM bb AS builder
+RUN echo built > /out
+FROM bb AS broken
+RUN echo BROKEN-RAN; exit 7
+FROM bb AS final
+COPY --from=builder /out /from-builder
+)"}});
+  RunResult r;
+  BuildId("-t final " + ctx, &r);
+  EXPECT_EQ(r.err.find("BROKEN-RAN"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("[broken"), std::string::npos) << r.err;
+  std::string fs = Rootfs("final");
+  EXPECT_EQ(Slurp(fs + "/from-builder"), "built\n");
+  EXPECT_FALSE(std::filesystem::exists(fs + "/out"));
+
+  // --target picks an earlier stage; the stage after it is not built.
+  BuildId("--target builder -t b " + ctx, &r);
+  fs = Rootfs("b");
+  EXPECT_EQ(Slurp(fs + "/out"), "built\n");
+  EXPECT_FALSE(std::filesystem::exists(fs + "/from-builder"));
+
+  auto bad = Build("--target broken " + ctx);
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.err.find("process \"/bin/sh -c echo BROKEN-RAN; exit 7\" did not complete "
+                         "successfully: exit code: 7"),
+            std::string::npos)
+      << bad.err;
+  auto miss = Build("--target nosuch " + ctx);
+  EXPECT_EQ(miss.rc, 1);
+  ExpectNothingLeft();
+}
+
+// Two stages meet through a shared cache mount: each waits (up to 10 s) for the other's file,
+// so the build only succeeds when they run at the same time. docker: succeeds in ~3 s.
+TEST_F(BuildTest, IndependentStagesRunInParallel) {
+  std::string ctx = Context("par", {{"Dockerfile", R"(FROM bb AS a
+RUN --mount=type=cache,target=/c,id=sync touch /c/a; for i in $(seq 100); do [ -e /c/b ] && exit 0; sleep 0.1; done; exit 1
+FROM bb AS b
+RUN --mount=type=cache,target=/c,id=sync touch /c/b; for i in $(seq 100); do [ -e /c/a ] && exit 0; sleep 0.1; done; exit 1
+FROM bb
+COPY --from=a /etc/passwd /pa
+COPY --from=b /etc/passwd /pb
+)"}});
+  RunResult r;
+  BuildId("-t par " + ctx, &r);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  std::string fs = Rootfs("par");
+  EXPECT_TRUE(std::filesystem::exists(fs + "/pa"));
+  EXPECT_TRUE(std::filesystem::exists(fs + "/pb"));
+}
+
+// --- 4. failing RUN -----------------------------------------------------------------------------
+
+TEST_F(BuildTest, FailingRunFailsTheBuildAndLeavesNothing) {
+  std::string ctx = Context("fail", {{"Dockerfile", "FROM bb\nRUN echo before\nRUN exit 3\n"}});
+  auto r = Build("-t never " + ctx);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(env_.Run("image inspect never").rc, 0);  // nothing tagged
+  ExpectNothingLeft();
+  // The step before the failure was kept in the cache.
+  r = Build(ctx);
+  EXPECT_EQ(Cached(r.err, "RUN echo before"), true) << r.err;
+}
+
+// --- 5. Ctrl-C / SIGTERM ------------------------------------------------------------------------
+
+class BuildSignalTest : public BuildTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(BuildSignalTest, StopsTheBuildAndCleansUp) {
+  int sig = GetParam();
+  // A sleep with an argument nothing else on the machine uses, to find it in /proc.
+  std::string arg = std::to_string(4000 + (::getpid() % 1000) * 10 + sig);
+  std::string ctx = Context("sig", {{"Dockerfile", "FROM bb\nRUN sleep " + arg + "\n"}});
+  std::string err_path = env_.dir() + "/sig.err";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 2);
+    int nul = ::open("/dev/null", O_RDWR);
+    ::dup2(nul, 0);
+    ::dup2(nul, 1);
+    std::string root = env_.root();
+    ::execl(STRATA_BINARY, STRATA_BINARY, "--root", root.c_str(), "build", "--progress=plain",
+            ctx.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until the step runs (its label is printed and the sleep exists).
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  bool started = false;
+  while (Clock::now() < deadline) {
+    if (Slurp(err_path).find("RUN sleep " + arg) != std::string::npos &&
+        !ProcessesWithArgv({"sleep", arg}).empty()) {
+      started = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(started) << Slurp(err_path);
+  auto t0 = Clock::now();
+  ::kill(pid, sig);
+  int status = 0;
+  pid_t got = 0;
+  while (Clock::now() - t0 < std::chrono::seconds(15)) {
+    got = ::waitpid(pid, &status, WNOHANG);
+    if (got == pid) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (got != pid) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    FAIL() << "strata build did not stop within 15 s of signal " << sig;
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_LT(secs, 5.0);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  std::string err = Slurp(err_path);
+  EXPECT_NE(err.find("context canceled"), std::string::npos) << err;
+  EXPECT_EQ(ProcessesWithArgv({"sleep", arg}), std::vector<int>{});
+  ExpectNothingLeft();
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, BuildSignalTest, ::testing::Values(SIGINT, SIGTERM),
+                         [](const auto& info) { return info.param == SIGINT ? "INT" : "TERM"; });
+
+// --- 6. bad input -------------------------------------------------------------------------------
+
+TEST_F(BuildTest, MissingDockerfileIsAOneLineError) {
+  std::string ctx = Context("empty", {{"a.txt", "a\n"}});
+  auto r = Build(ctx);
+  EXPECT_EQ(r.rc, 1);
+  // docker: failed to read dockerfile: open …/Dockerfile: no such file or directory
+  EXPECT_NE(r.err.find("failed to read dockerfile: open " + ctx +
+                       "/Dockerfile: no such file or directory\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::regex_search(r.err, std::regex("ERROR")) ? 1 : 0, 1) << r.err;
+  EXPECT_EQ(r.err.find("ERROR"), r.err.rfind("ERROR")) << "more than one error line:\n" << r.err;
+  auto f = Build("-f " + ctx + "/Nope " + ctx);
+  EXPECT_EQ(f.rc, 1);
+  EXPECT_NE(f.err.find("open " + ctx + "/Nope: no such file or directory"), std::string::npos)
+      << f.err;
+  ExpectNothingLeft();
+}
+
+TEST_F(BuildTest, MissingContextDirectory) {
+  auto r = env_.Run("build " + env_.dir() + "/nosuch");
+  EXPECT_EQ(r.rc, 1);
+  // docker: unable to prepare context: path "/…/nosuch" not found
+  EXPECT_NE(r.err.find("unable to prepare context: path \"" + env_.dir() + "/nosuch\" not found"),
+            std::string::npos)
+      << r.err;
+}
+
+// docker: `COPY ../outside /x` resolves inside the context: it copies <ctx>/outside, and fails
+// with `"/outside" not found` when the context has no such file (the file next to the context
+// is never read).
+TEST_F(BuildTest, CopyFromAboveTheContextStaysInside) {
+  WriteText(env_.dir() + "/outside", "outside\n");
+  std::string ctx =
+      Context("up", {{"Dockerfile", "FROM bb\nCOPY ../outside /x\n"}, {"outside", "inside\n"}});
+  ASSERT_FALSE(BuildId("-t up " + ctx).empty());
+  EXPECT_EQ(Slurp(Rootfs("up") + "/x"), "inside\n");
+
+  std::filesystem::remove(ctx + "/outside");
+  auto r = Build(ctx);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("failed to compute cache key: \"/outside\" not found: not found"),
+            std::string::npos)
+      << r.err;
+  ExpectNothingLeft();
+}
+
+// docker: symlinks inside a copied directory are copied as symlinks, never followed; a symlink
+// named as the source is resolved inside the context (so one to /etc/passwd is "not found").
+TEST_F(BuildTest, SymlinksPointingOutsideTheContext) {
+  std::string ctx = Context("ln", {{"Dockerfile", "FROM bb\nCOPY sub /d/\n"}, {"sub/f", "f\n"}});
+  std::filesystem::create_symlink("/etc/shadow", ctx + "/sub/abs");
+  std::filesystem::create_symlink("../../../../etc/shadow", ctx + "/sub/rel");
+  std::filesystem::create_symlink("/etc/shadow", ctx + "/top");
+  ASSERT_FALSE(BuildId("-t ln " + ctx).empty());
+  std::string fs = Rootfs("ln");
+  EXPECT_TRUE(std::filesystem::is_symlink(fs + "/d/abs"));
+  EXPECT_EQ(std::filesystem::read_symlink(fs + "/d/abs"), "/etc/shadow");
+  EXPECT_TRUE(std::filesystem::is_symlink(fs + "/d/rel"));
+  EXPECT_EQ(std::filesystem::read_symlink(fs + "/d/rel"), "../../../../etc/shadow");
+  EXPECT_EQ(Slurp(fs + "/d/f"), "f\n");
+
+  WriteText(ctx + "/Dockerfile", "FROM bb\nCOPY top /t\n");
+  auto r = Build(ctx);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("failed to compute cache key: \"/etc/shadow\" not found: not found"),
+            std::string::npos)
+      << r.err;
+  ExpectNothingLeft();
+}
+
+// A file root cannot read (mode 000 once CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH are dropped from
+// the bounding set) must end in a clear error naming it. Docker 20.10's BuildKit differs here:
+// it silently copies the file as empty (a data loss the issue rules out).
+TEST_F(BuildTest, UnreadableContextFileIsAClearError) {
+  if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "setpriv (util-linux) missing";
+  std::string ctx = Context(
+      "unread", {{"Dockerfile", "FROM bb\nCOPY d /d/\n"}, {"d/ok", "x\n"}, {"d/locked", "s"}});
+  ::chmod((ctx + "/d/locked").c_str(), 0);
+  auto r = env_.Shell("setpriv --bounding-set=-dac_override,-dac_read_search -- " +
+                      std::string(STRATA_BINARY) + " --root " + env_.root() +
+                      " build --progress=plain " + ctx);
+  EXPECT_EQ(r.rc, 1) << r.err;
+  std::string lower = r.err;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  EXPECT_NE(lower.find("permission denied"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("locked"), std::string::npos) << r.err;
+  ExpectNothingLeft();
+}
+
+// docker: a fifo in the context is skipped (not copied, no error, no hang).
+TEST_F(BuildTest, FifoInTheContextIsSkipped) {
+  std::string ctx = Context("fifo", {{"Dockerfile", "FROM bb\nCOPY d /d/\n"}, {"d/ok", "x\n"}});
+  ASSERT_EQ(::mkfifo((ctx + "/d/fifo").c_str(), 0644), 0);
+  auto r = env_.Shell("timeout 60 " + std::string(STRATA_BINARY) + " --root " + env_.root() +
+                      " build -t fifo " + ctx);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::string fs = Rootfs("fifo");
+  EXPECT_EQ(Slurp(fs + "/d/ok"), "x\n");
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(fs + "/d/fifo")));
+}
+
+TEST_F(BuildTest, CopyOfAMissingSource) {
+  std::string ctx = Context("miss", {{"Dockerfile", "FROM bb\nCOPY /nosuch /x\n"}});
+  auto r = Build(ctx);
+  EXPECT_EQ(r.rc, 1);
+  // docker: exactly this message.
+  EXPECT_NE(r.err.find("failed to compute cache key: \"/nosuch\" not found: not found"),
+            std::string::npos)
+      << r.err;
+  ExpectNothingLeft();
+}
+
+TEST_F(BuildTest, SyntaxErrorNamesTheLine) {
+  std::string ctx = Context("syn", {{"Dockerfile", "FROM bb\nRUN true\nFOO bar\n"}});
+  auto r = Build(ctx);
+  EXPECT_EQ(r.rc, 1);
+  // docker: dockerfile parse error line 3: unknown instruction: FOO
+  EXPECT_NE(r.err.find("unknown instruction: FOO"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.err.find("line 3") != std::string::npos ||
+              r.err.find("Dockerfile:3") != std::string::npos)
+      << r.err;
+  WriteText(ctx + "/Dockerfile", "FROM bb\nRUN true\nCOPY\n");
+  r = Build(ctx);
+  EXPECT_EQ(r.rc, 1);
+  // docker: dockerfile parse error line 3: COPY requires at least two arguments, but only one
+  // was provided. Destination could not be determined
+  EXPECT_NE(r.err.find("COPY requires at least two arguments"), std::string::npos) << r.err;
+  ExpectNothingLeft();
+}
+
+// --- 7. flags -----------------------------------------------------------------------------------
+
+TEST_F(BuildTest, QuietIidfileTagsStdinAndLabels) {
+  std::string ctx = Context("flags", {{"Dockerfile", "FROM bb\nCOPY f /f\n"}, {"f", "f\n"}});
+  std::string iid = env_.dir() + "/flags.iid";
+  auto r = env_.Run("build -q --iidfile " + iid + " -t a -t b:v2 --label k=v --label z=1 " + ctx);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(std::regex_match(r.out, std::regex("sha256:[0-9a-f]{64}\n"))) << r.out;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(Slurp(iid), Trim(r.out));  // docker: the ID without a newline
+  auto tags = env_.Run("images --format '{{.Repository}}:{{.Tag}} {{.ID}}'");
+  EXPECT_NE(tags.out.find("a:latest " + Trim(r.out).substr(7, 12)), std::string::npos) << tags.out;
+  EXPECT_NE(tags.out.find("b:v2 " + Trim(r.out).substr(7, 12)), std::string::npos) << tags.out;
+  EXPECT_EQ(Trim(env_.Run("inspect --format '{{json .Config.Labels}}' a").out),
+            R"({"k":"v","z":"1"})");
+
+  // -f - reads the Dockerfile from stdin; the context is still the directory.
+  std::string df = env_.dir() + "/stdin.Dockerfile";
+  WriteText(df, "FROM bb\nCOPY f /from-stdin\n");
+  auto s = env_.Run("build -q -t stdin -f - " + ctx, df);
+  ASSERT_EQ(s.rc, 0) << s.err;
+  EXPECT_EQ(Slurp(Rootfs("stdin") + "/from-stdin"), "f\n");
+}
+
+TEST_F(BuildTest, SourceDateEpochMakesBuildsReproducible) {
+  std::string ctx =
+      Context("sde", {{"Dockerfile", "FROM bb\nCOPY f /f\nRUN echo x > /x\n"}, {"f", "f\n"}});
+  std::string cmd = "build -q --no-cache " + ctx;
+  auto a = env_.Shell("SOURCE_DATE_EPOCH=1700000000 " + std::string(STRATA_BINARY) + " --root " +
+                      env_.root() + " " + cmd);
+  ASSERT_EQ(a.rc, 0) << a.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a different wall-clock second
+  WriteText(ctx + "/f", "f\n");                                  // and a new mtime
+  auto b = env_.Shell("SOURCE_DATE_EPOCH=1700000000 " + std::string(STRATA_BINARY) + " --root " +
+                      env_.root() + " " + cmd);
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(Trim(env_.Run("inspect --format '{{.Created}}' " + Trim(a.out)).out),
+            "2023-11-14T22:13:20Z");
+}
+
+// --- 8. the RUN sandbox -------------------------------------------------------------------------
+
+// docker: every expected line below, with --network=none.
+TEST_F(BuildTest, RunSandboxUserHostnameHostsAndNetwork) {
+  std::string ctx = Context("sb", {{"Dockerfile", R"(FROM bb
+RUN echo 'u:x:1234:2345::/:/bin/sh' >> /etc/passwd && echo 'g:x:2345:' >> /etc/group
+USER u
+RUN id; hostname; cat /etc/hosts; ip -o link | cut -d: -f2
+)"}});
+  RunResult r;
+  BuildId("--network=none " + ctx, &r);
+  EXPECT_EQ(RunLines(r.err),
+            (std::vector<std::string>{"uid=1234(u) gid=2345(g)", "buildkitsandbox",
+                                      "127.0.0.1\tlocalhost buildkitsandbox",
+                                      "::1\tlocalhost ip6-localhost ip6-loopback", " lo"}))
+      << r.err;
+}
+
+// docker: tmpfs, a read-only bind of the context, and a secret (mode 0400, root) that never
+// reaches the image.
+TEST_F(BuildTest, RunMountsTmpfsBindAndSecret) {
+  std::string secret = env_.dir() + "/secret.txt";
+  WriteText(secret, "topsecret-" + std::to_string(::getpid()) + "\n");
+  std::string ctx = Context("mnt", {{"Dockerfile", R"(FROM bb
+RUN --mount=type=tmpfs,target=/t touch /t/x && ls /t && mount | grep ' /t '
+RUN --mount=type=bind,target=/b cat /b/c.txt; touch /b/w 2>&1 || true
+RUN --mount=type=secret,id=s cat /run/secrets/s; stat -c '%a %u:%g' /run/secrets/s
+)"},
+                                    {"c.txt", "ctxfile\n"}});
+  RunResult r;
+  BuildId("-t mnt --network=none --secret id=s,src=" + secret + " " + ctx, &r);
+  EXPECT_EQ(RunLines(r.err),
+            (std::vector<std::string>{"x", "tmpfs on /t type tmpfs (rw,nosuid,relatime)", "ctxfile",
+                                      "touch: /b/w: Read-only file system", Trim(Slurp(secret)),
+                                      "400 0:0"}))
+      << r.err;
+  // The secret is in no layer and not in the config.
+  std::string archive = env_.dir() + "/mnt.tar";
+  ASSERT_EQ(env_.Run("save -o " + archive + " mnt").rc, 0);
+  EXPECT_EQ(Slurp(archive).find(Trim(Slurp(secret))), std::string::npos);
+  std::string fs = Rootfs("mnt");
+  EXPECT_FALSE(std::filesystem::exists(fs + "/t/x"));
+  EXPECT_FALSE(std::filesystem::exists(fs + "/b/c.txt"));
+  ExpectNothingLeft();
+}
+
+// docker: a cache mount keeps its content for the next build whose step is not cached.
+TEST_F(BuildTest, CacheMountPersistsAcrossBuilds) {
+  std::string ctx = Context("cm", {{"Dockerfile", R"(FROM bb
+ARG N
+RUN --mount=type=cache,target=/c cat /c/f 2>/dev/null || echo none; echo "run $N" > /c/f
+)"}});
+  RunResult r;
+  BuildId("--build-arg N=1 " + ctx, &r);
+  EXPECT_EQ(RunLines(r.err), std::vector<std::string>{"none"}) << r.err;
+  BuildId("--build-arg N=2 " + ctx, &r);
+  EXPECT_EQ(RunLines(r.err), std::vector<std::string>{"run 1"}) << r.err;
+  // ... and --no-cache (docker 20.10 gives such a build a fresh cache mount; strata keeps it,
+  // as the brief asks).
+  BuildId("--no-cache --build-arg N=3 " + ctx, &r);
+  EXPECT_EQ(RunLines(r.err), std::vector<std::string>{"run 2"}) << r.err;
+  // The cache mount itself is not part of the image.
+  auto img = Inspect(Trim(BuildId("--build-arg N=3 " + ctx)));
+  EXPECT_EQ(img["RootFS"]["Layers"].size(), 2u);
+}
+
+// docker: uid/gid/mode set the cache directory's owner and mode ("1234:2345 750").
+TEST_F(BuildTest, CacheMountOwnerAndMode) {
+  std::string ctx = Context(
+      "cmu", {{"Dockerfile",
+               "FROM bb\nRUN --mount=type=cache,target=/cu,uid=1234,gid=2345,mode=0750 stat -c "
+               "'%u:%g %a' /cu\n"}});
+  RunResult r;
+  BuildId(ctx, &r);
+  EXPECT_EQ(RunLines(r.err), std::vector<std::string>{"1234:2345 750"}) << r.err;
+}
+
+// --- 9. interop with a real dockerd -------------------------------------------------------------
+
+// The private dockerd of scripts/test-all.sh (STRATA_TEST_DOCKER_HOST), as docker_diff_test.cc.
+class BuildDockerTest : public BuildTest {
+ protected:
+  void SetUp() override {
+    const char* host = std::getenv("STRATA_TEST_DOCKER_HOST");
+    if (!host || !*host) GTEST_SKIP() << "no private dockerd (STRATA_TEST_DOCKER_HOST unset)";
+    host_ = host;
+    BuildTest::SetUp();
+  }
+  std::string host_;
+};
+
+TEST_F(BuildDockerTest, LoadsAndRunsABuiltImage) {
+  const std::string& host = host_;
+  std::string docker = "DOCKER_HOST=" + host + " docker";
+  std::string tag = "strata-build-e2e-" + std::to_string(::getpid());
+  std::string ctx = Context("app", AppFiles());
+  std::string id = Trim(BuildId("-t " + tag + " " + ctx));
+  std::string archive = env_.dir() + "/app.tar";
+  ASSERT_EQ(env_.Run("save -o " + archive + " " + tag).rc, 0);
+  auto l = env_.Shell(docker + " load -i " + archive);
+  ASSERT_EQ(l.rc, 0) << l.err;
+  EXPECT_EQ(l.out, "Loaded image: " + tag + ":latest\n");
+  auto di = nlohmann::json::parse(env_.Shell(docker + " image inspect " + tag).out, nullptr, false);
+  ASSERT_TRUE(di.is_array() && !di.empty());
+  auto si = Inspect(tag);
+  EXPECT_EQ(di[0]["Id"], id);
+  for (const char* k : {"Id", "Config", "RootFS", "Architecture", "Os", "Created", "Size"}) {
+    EXPECT_EQ(di[0][k], si[k]) << k;
+  }
+  auto run = env_.Shell(docker + " run --rm --network=none " + tag);
+  EXPECT_EQ(run.rc, 0) << run.err;
+  EXPECT_EQ(run.out, "hello\n");
+  run = env_.Shell(docker + " run --rm --network=none " + tag + " cat /app/gen.txt /app/n.txt");
+  EXPECT_EQ(run.out, "hi\nnested\n") << run.err;
+  env_.Shell(docker + " rmi -f " + tag);
+}
+
+}  // namespace
+}  // namespace strata::testing
