@@ -441,6 +441,33 @@ Result<PushResult> Pusher::Run(const image::Reference& tagged, const std::string
          {"size", j.desc.size}});
   }
   std::string manifest = GoJson(m);
+  // An image pushed with the very blobs it was pulled with keeps the manifest it came with
+  // (same bytes, so the same digest as at the source).
+  for (const auto& rd : img->repo_digests) {
+    auto at = rd.find('@');
+    if (at == std::string::npos) continue;
+    auto d = digest::Digest::Parse(rd.substr(at + 1));
+    if (!d || !s_.content().Exists(*d)) continue;
+    auto r = s_.content().Open(*d, /*verify=*/true);
+    if (!r) continue;
+    auto bytes = ReadAll(**r, 4 << 20);
+    if (!bytes) continue;
+    auto old = nlohmann::ordered_json::parse(*bytes, nullptr, false);
+    if (!old.is_object() || !old.contains("layers") || !old.contains("config")) continue;
+    auto strip = [](const nlohmann::ordered_json& j) {
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const auto& l : j) {
+        out.push_back({l.value("mediaType", ""), l.value("digest", ""), l.value("size", 0)});
+      }
+      return out;
+    };
+    if (strip(old["layers"]) == strip(m["layers"]) &&
+        old["config"].value("digest", "") == config_digest.str() &&
+        old.value("mediaType", "") == media_type) {
+      manifest = std::move(*bytes);
+      break;
+    }
+  }
 
   // Config, then the manifest that names everything.
   STRATA_ASSIGN_OR_RETURN(auto have_config, repo_.StatBlob(config_digest));

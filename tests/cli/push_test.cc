@@ -171,16 +171,17 @@ TEST_F(PushTest, PeersReadWhatStrataPushed) {
                        "/library/bb:latest oci:" + env_.dir() + "/oci:bb");
   ASSERT_EQ(cp.rc, 0) << cp.err;
   // The layout's config is the image strata pushed.
-  auto cfg = env_.Shell("skopeo inspect --config oci:" + env_.dir() + "/oci:bb | sha256sum");
-  (void)cfg;
   auto raw = env_.Shell("skopeo inspect --raw oci:" + env_.dir() + "/oci:bb");
   ASSERT_EQ(raw.rc, 0);
   EXPECT_EQ(nlohmann::json::parse(raw.out)["config"]["digest"], id_);
 
-  // zstd on request: skopeo reads that too, and strata pulls it back to the same image.
-  ASSERT_EQ(env_.Run("tag " + id_ + " " + host_ + "/z/bb:1").rc, 0);
-  auto z = env_.Run("push --compression zstd " + host_ + "/z/bb:1");
+  // zstd on request (a store that has pushed nothing yet: a blob the registry has is never
+  // compressed again, whatever the option): skopeo reads it, strata pulls the same image.
+  auto zi = Fresh("rz", "import " + env_.BusyboxTar() + " " + host_ + "/z/bb:1");
+  ASSERT_EQ(zi.rc, 0) << zi.err;
+  auto z = Fresh("rz", "push --compression zstd " + host_ + "/z/bb:1");
   ASSERT_EQ(z.rc, 0) << z.err;
+  EXPECT_NE(z.out.find(": Pushed\n"), std::string::npos) << z.out;
   auto m = RegistryManifest("z/bb", "1");
   EXPECT_EQ(m["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd");
   auto zc = env_.Shell("skopeo copy -q --src-tls-verify=false docker://" + host_ +
@@ -188,7 +189,7 @@ TEST_F(PushTest, PeersReadWhatStrataPushed) {
   EXPECT_EQ(zc.rc, 0) << zc.err;
   auto zp = Fresh("r3", "pull " + host_ + "/z/bb:1");
   ASSERT_EQ(zp.rc, 0) << zp.err;
-  EXPECT_EQ(Trim(Fresh("r3", "images -q --no-trunc").out), id_);
+  EXPECT_EQ(Trim(Fresh("r3", "images -q --no-trunc").out), Trim(zi.out));
 }
 
 TEST_F(PushTest, ErrorsInDockersWords) {
@@ -241,7 +242,11 @@ TEST_F(PushTest, AgreesWithRealDocker) {
   // docker pushes what it pulled: every layer is already there.
   auto dpush = env_.Shell(docker + " push " + ref);
   ASSERT_EQ(dpush.rc, 0) << dpush.err;
-  EXPECT_NE(dpush.out.find(layer_ + ": Layer already exists"), std::string::npos) << dpush.out;
+  // (or mounts it from a repository the long-lived daemon pushed it to before).
+  EXPECT_TRUE(dpush.out.find(layer_ + ": Layer already exists") != std::string::npos ||
+              dpush.out.find(layer_ + ": Mounted from ") != std::string::npos)
+      << dpush.out;
+  EXPECT_EQ(dpush.out.find(": Pushed"), std::string::npos) << dpush.out;
   env_.Shell(docker + " rmi " + ref);
 }
 
