@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -24,6 +25,7 @@
 #include "engine/layers.h"
 #include "engine/pull.h"
 #include "engine/timefmt.h"
+#include "exec/network.h"
 #include "exec/sandbox.h"
 #include "image/reference.h"
 #include "snapshot/mount.h"
@@ -163,6 +165,12 @@ class Builder {
     }
     STRATA_TRY(LoadContext());
     STRATA_TRY(MakePlan());
+    for (int idx : plan_.order) {
+      for (const auto& step : plan_.stages[idx].steps) {
+        auto* run = std::get_if<dockerfile::RunCommand>(&step.instruction.command);
+        if (run && NetworkFor(*run) == "default") ++sandbox_runs_left_;
+      }
+    }
     start_ = std::chrono::steady_clock::now();
 
     // Every needed stage on its own thread; a stage waits for the stages it reads.
@@ -447,6 +455,32 @@ class Builder {
 
   bool Stopping() const { return (o_.cancel && o_.cancel->load()) || abort_.load(); }
 
+  // pasta needs about a second to set up a network namespace: each RUN that
+  // executes takes one prepared while earlier work ran, and starts preparing
+  // the next when more sandboxed RUNs may follow. Cache hits only count down.
+  std::unique_ptr<exec::PreparedNetwork> TakeNetwork() {
+    std::future<Result<std::unique_ptr<exec::PreparedNetwork>>> mine;
+    {
+      std::lock_guard<std::mutex> l(net_mu_);
+      --sandbox_runs_left_;
+      if (next_net_.valid()) mine = std::move(next_net_);
+      if (sandbox_runs_left_ > 0) {
+        next_net_ = std::async(std::launch::async,
+                               [dir = s_.TmpDir()] { return exec::PreparedNetwork::Create(dir); });
+      }
+    }
+    if (!mine.valid()) {
+      auto now = exec::PreparedNetwork::Create(s_.TmpDir());
+      return now ? std::move(*now) : nullptr;  // nullptr: Run attaches a helper itself
+    }
+    auto r = mine.get();
+    return r ? std::move(*r) : nullptr;
+  }
+  void SkipNetwork() {
+    std::lock_guard<std::mutex> l(net_mu_);
+    --sandbox_runs_left_;
+  }
+
   // Runs one filesystem step (from the cache when its key is known).
   Status FsStep(const PlanStage& st, const Step& step, const std::string& label, bool no_cache,
                 FsState& state, int64_t* created) {
@@ -466,6 +500,10 @@ class Builder {
         }
       }
       if (hit) {
+        if (auto* run = std::get_if<dockerfile::RunCommand>(&step.instruction.command);
+            run && NetworkFor(*run) == "default") {
+          SkipNetwork();
+        }
         state.chain = hit->chain_id;
         state.diff_ids.push_back(hit->diff_id);
         state.key = key;
@@ -723,6 +761,11 @@ class Builder {
     } else {
       spec.network = exec::Network::kSandbox;
     }
+    std::unique_ptr<exec::PreparedNetwork> prepared;
+    if (spec.network == exec::Network::kSandbox) {
+      prepared = TakeNetwork();
+      spec.prepared_network = prepared.get();
+    }
     std::vector<std::unique_ptr<View>> views;
     std::vector<TempDir> scratch;
     size_t src_i = 0;
@@ -937,6 +980,9 @@ class Builder {
   std::mutex images_mu_;
   std::map<std::string, BaseInfo> images_;
   std::mutex db_mu_;
+  std::mutex net_mu_;
+  int sandbox_runs_left_ = 0;
+  std::future<Result<std::unique_ptr<exec::PreparedNetwork>>> next_net_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -351,6 +351,9 @@ int ChildMain(void* arg) {
   int err_fd = ::fcntl(a.stderr_fd, F_DUPFD_CLOEXEC, 3);
   if (err_fd < 0) Fail(a, ChildError::kSetup, errno, -1, "dup stderr");
 
+  if (a.netns_fd >= 0 && ::setns(a.netns_fd, CLONE_NEWNET) != 0) {
+    Fail(a, ChildError::kSetup, errno, -1, "join network namespace");
+  }
   // Nothing mounted from here on may propagate back to the host.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
     Fail(a, ChildError::kSetup, errno, -1, "make / rslave");

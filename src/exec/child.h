@@ -49,6 +49,7 @@ struct ChildArgs {
   int num_steps = 0;
   const char* hostname = nullptr;
   bool own_netns = false;
+  int netns_fd = -1;             // >= 0: setns into it (a prepared network) first
   int sync_fd = -1;              // read end: one byte when the network is ready
   int error_fd = -1;             // write end, CLOEXEC: a ChildError on failure
   int parent_fds[2] = {-1, -1};  // the parent's pipe ends, closed first

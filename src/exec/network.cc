@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -236,6 +238,33 @@ Result<NetworkHelper> NetworkHelper::Start(pid_t pid, int netns_fd, const std::s
   }
   if (!only.empty()) return Unavailable("network helper " + only + " is not installed");
   return Unavailable("network sandbox needs pasta (package passt) or slirp4netns");
+}
+
+Result<std::unique_ptr<PreparedNetwork>> PreparedNetwork::Create(const std::string& state_parent) {
+  if (FindTool("pasta").empty()) return Unavailable("no pasta to prepare a network with");
+  std::unique_ptr<PreparedNetwork> n(new PreparedNetwork());
+  std::string parent = state_parent;
+  if (parent.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    parent = t && *t ? t : "/tmp";
+  }
+  STRATA_ASSIGN_OR_RETURN(n->state_, TempDir::Create(parent, "strata-net-"));
+  // unshare(CLONE_NEWNET) moves only the calling thread: do it on a thread
+  // of its own that keeps the namespace alive through an fd and then ends.
+  int fd = -1, err = 0;
+  std::thread t([&] {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      err = errno;
+      return;
+    }
+    fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) err = errno;
+  });
+  t.join();
+  if (fd < 0) return ErrnoError("exec: new network namespace", err);
+  n->ns_ = UniqueFd(fd);
+  STRATA_ASSIGN_OR_RETURN(n->helper_, NetworkHelper::Start(0, fd, n->state_.path(), "pasta"));
+  return n;
 }
 
 }  // namespace strata::exec

@@ -4,8 +4,10 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 
+#include "util/fs.h"
 #include "util/result.h"
 #include "util/unique_fd.h"
 
@@ -42,6 +44,25 @@ class NetworkHelper {
   bool own_child_ = false;  // slirp4netns is our child; pasta daemonizes
   UniqueFd pidfd_;
   UniqueFd exit_fd_;  // slirp4netns exits when this closes
+};
+
+// A fresh network namespace with pasta already attached, made before the RUN
+// that will use it: pasta needs about a second to configure a namespace, so a
+// builder prepares the next one while the current step runs (Spec::prepared
+// _network). Each is used by one process; destroying it stops pasta.
+class PreparedNetwork {
+ public:
+  // Unavailable when pasta is not installed (slirp4netns needs the process
+  // first; Run then attaches it the ordinary way). state_parent as Spec's.
+  static Result<std::unique_ptr<PreparedNetwork>> Create(const std::string& state_parent);
+  int netns_fd() const { return ns_.get(); }
+  const NetworkHelper& helper() const { return helper_; }
+
+ private:
+  PreparedNetwork() = default;
+  UniqueFd ns_;
+  TempDir state_;
+  NetworkHelper helper_;  // stopped before state_ goes
 };
 
 // Full path of an executable found in $PATH (or /usr/bin, /usr/sbin), "" if none.

@@ -456,6 +456,8 @@ Result<Exit> Run(const Spec& spec) {
   args.num_steps = static_cast<int>(plan.steps.size());
   args.hostname = spec.hostname.c_str();
   args.own_netns = spec.network != Network::kHost;
+  bool prepared = spec.network == Network::kSandbox && spec.prepared_network != nullptr;
+  if (prepared) args.netns_fd = spec.prepared_network->netns_fd();
   args.sync_fd = sync_r.get();
   args.error_fd = err_w.get();
   args.parent_fds[0] = sync_w.get();
@@ -476,7 +478,7 @@ Result<Exit> Run(const Spec& spec) {
   args.seccomp = seccomp;
 
   int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
-  if (spec.network != Network::kHost) flags |= CLONE_NEWNET;
+  if (spec.network != Network::kHost && !prepared) flags |= CLONE_NEWNET;
   // The child gets a copy of this memory (no CLONE_VM), stack included, so
   // the mapping can go as soon as clone returns.
   void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
@@ -498,7 +500,7 @@ Result<Exit> Run(const Spec& spec) {
   NetworkHelper net;  // destroyed after the child is reaped (declared before it)
   ChildGuard child(pid);
 
-  if (spec.network == Network::kSandbox) {
+  if (spec.network == Network::kSandbox && !prepared) {
     std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/net";
     auto ns = OpenFile(ns_path, O_RDONLY);
     if (!ns) return std::move(ns).error().Wrap("exec: network namespace");

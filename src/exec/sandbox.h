@@ -37,6 +37,8 @@ struct Mount {
 //                still empty (newer BuildKit's behaviour for mount targets).
 enum class StubCleanup { kEmptyFiles, kAll };
 
+class PreparedNetwork;  // exec/network.h
+
 struct Spec {
   std::string rootfs;             // host dir that becomes "/" (already mounted by the caller)
   std::vector<std::string> argv;  // argv[0] looked up in PATH from env when it has no '/'
@@ -59,6 +61,9 @@ struct Spec {
   // kSandbox's helper: "" tries pasta, then slirp4netns; "pasta" or
   // "slirp4netns" insists on that one.
   std::string network_helper;
+  // kSandbox: join this prepared namespace (pasta already attached) instead
+  // of making one and waiting for its helper. Not owned; used once.
+  const PreparedNetwork* prepared_network = nullptr;
   // Where the per-run state (generated hosts and resolv.conf, helper logs)
   // lives; "" = $TMPDIR or /tmp. Removed before Run returns.
   std::string state_parent;

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "exec/network.h"
 #include "util/fs.h"
 
 namespace strata::exec {
@@ -695,6 +696,39 @@ TEST_F(SandboxTest, NetworkSandbox) {
     // 127.0.0.1 nor through the gateway address.
     EXPECT_EQ(out, "1\n1\n1\nlo-unreachable\ngw-unreachable\n");
   }
+}
+
+// A namespace prepared ahead (what the builder does to hide pasta's start-up)
+// gives the process the same network, is used by exactly that process, and
+// its pasta is gone once it is destroyed.
+TEST_F(SandboxTest, PreparedNetworkIsTheSandboxNetwork) {
+  if (access("/usr/bin/pasta", X_OK) != 0) GTEST_SKIP() << "needs pasta (passt)";
+  LoopbackListener listener;
+  Spec s = BaseSpec({"/bin/sh", "-c",
+                     "ip -o -4 addr | grep -v ' lo ' | wc -l; ip route | grep -c '^default'; "
+                     "nc -w 2 127.0.0.1 " +
+                         std::to_string(listener.port()) +
+                         " </dev/null 2>/dev/null && echo lo-reached || echo lo-unreachable"});
+  s.network = Network::kSandbox;
+  auto net = PreparedNetwork::Create("");
+  ASSERT_TRUE(net) << net.error().message;
+  pid_t pasta = (*net)->helper().pid();
+  ASSERT_GT(pasta, 0);
+  s.prepared_network = net->get();
+  std::string out;
+  auto r = Sh(s, &out);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(out, "1\n1\nlo-unreachable\n");
+  EXPECT_EQ(::kill(pasta, 0), 0) << "pasta lives as long as the prepared network";
+  net->reset();
+  // Stopped means exited: gone, or a zombie its new parent has yet to reap.
+  auto alive = [pasta] {
+    std::ifstream stat("/proc/" + std::to_string(pasta) + "/stat");
+    std::string pid, comm, state;
+    return static_cast<bool>(stat >> pid >> comm >> state) && state != "Z";
+  };
+  for (int i = 0; i < 40 && alive(); ++i) usleep(50000);
+  EXPECT_FALSE(alive()) << "pasta stopped with the prepared network";
 }
 
 }  // namespace
