@@ -250,10 +250,13 @@ TEST_F(BuildTest, ProducesFilesConfigAndHistory) {
   ExpectNothingLeft();
 }
 
-// docker: `inspect --format '{{json .Config}}'` prints the config as `image inspect` does.
-TEST_F(BuildTest, InspectJsonConfigMatchesDocker) {
+// docker: `inspect --format '{{json .Config}}'` prints the config as `image inspect` does, and
+// an image without a config comment shows its last history entry's (moby's inspect does that;
+// seen on this image after `docker load`).
+TEST_F(BuildTest, InspectShowsWhatDockerShows) {
   std::string ctx = Context("app", AppFiles());
   ASSERT_FALSE(BuildId("-t app " + ctx).empty());
+  EXPECT_EQ(Inspect("app")["Comment"], "buildkit.dockerfile.v0");
   EXPECT_EQ(Trim(env_.Run("inspect --format '{{json .Config}}' app").out),
             R"({"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,)"
             R"("AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,)"
@@ -264,7 +267,7 @@ TEST_F(BuildTest, InspectJsonConfigMatchesDocker) {
 
 // docker: BuildKit numbers only FROM and the filesystem steps: [1/4] FROM, [2/4] WORKDIR,
 // [3/4] COPY, [4/4] RUN (ENV and CMD make no vertex and are not counted).
-TEST_F(BuildTest, StepLabelsCountOnlyFilesystemSteps) {
+TEST_F(BuildTest, ProgressCountsOnlyFilesystemSteps) {
   std::string ctx = Context("app", AppFiles());
   RunResult r;
   BuildId(ctx, &r);
@@ -409,6 +412,23 @@ TEST_F(BuildTest, FailingStageCancelsTheOthers) {
   EXPECT_EQ(left, std::vector<int>{});
   for (int pid : left) ::kill(pid, SIGKILL);
   ExpectNothingLeft();
+}
+
+// docker: the step stopped because another stage failed ends as "#N CANCELED" (and a step
+// stopped by Ctrl-C likewise), not as an error of its own.
+TEST_F(BuildTest, ProgressShowsACancelledStepAsCanceled) {
+  std::string ctx = Context("canceled", {{"Dockerfile",
+                                          "FROM bb AS slow\nRUN sleep 30\nFROM bb AS bad\n"
+                                          "RUN sleep 1; exit 5\nFROM bb\n"
+                                          "COPY --from=slow /etc/passwd /a\n"
+                                          "COPY --from=bad /etc/passwd /b\n"}});
+  auto r = env_.Shell("timeout 60 " + std::string(STRATA_BINARY) + " --root " + env_.root() +
+                      " build --progress=plain " + ctx);
+  EXPECT_EQ(r.rc, 1);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"((#\d+) \[slow 2/2\] RUN sleep 30\n)")))
+      << r.err;
+  EXPECT_NE(r.err.find("\n" + m[1].str() + " CANCELED\n"), std::string::npos) << r.err;
 }
 
 // --- 4. failing RUN -----------------------------------------------------------------------------
@@ -768,10 +788,9 @@ TEST_F(BuildDockerTest, LoadsAndRunsABuiltImage) {
   ASSERT_TRUE(di.is_array() && !di.empty());
   auto si = Inspect(tag);
   EXPECT_EQ(di[0]["Id"], id);
-  // Everything but where each daemon keeps it. Comment: moby shows the last history entry's
-  // comment when the config has none ("buildkit.dockerfile.v0" here).
+  // Everything but where each daemon keeps it (Comment: InspectShowsWhatDockerShows).
   for (auto& [k, v] : di[0].items()) {
-    if (k == "GraphDriver" || k == "Metadata") continue;
+    if (k == "GraphDriver" || k == "Metadata" || k == "Comment") continue;
     EXPECT_EQ(v, si[k]) << k;
   }
   auto run = env_.Shell(docker + " run --rm --network=none " + tag);
