@@ -366,8 +366,11 @@ class Builder {
     return states_[idx];
   }
 
+  // BuildKit numbers FROM and the filesystem steps only: "[2/4] RUN make".
   std::string StageLabel(const PlanStage& st, size_t step_no) const {
-    std::string total = std::to_string(st.steps.size() + 1);
+    size_t fs_steps = 0;
+    for (const auto& s : st.steps) fs_steps += build::ChangesFilesystem(s);
+    std::string total = std::to_string(fs_steps + 1);
     std::string pos = std::to_string(step_no) + "/" + total;
     if (plan_.stages.size() == 1 || plan_.order.size() == 1) return "[" + pos + "]";
     std::string name = st.name.empty() ? "stage-" + std::to_string(st.index) : st.name;
@@ -409,6 +412,7 @@ class Builder {
     }
     bool no_cache = o_.no_cache || std::find(o_.no_cache_filter.begin(), o_.no_cache_filter.end(),
                                              st.name) != o_.no_cache_filter.end();
+    size_t fs_no = 1;  // FROM is 1
     for (size_t i = 0; i < st.steps.size(); ++i) {
       if (Stopping()) return strata::Cancelled("build cancelled");
       const Step& step = st.steps[i];
@@ -423,7 +427,7 @@ class Builder {
         state.history.push_back(h);
         continue;
       }
-      std::string label = StageLabel(st, i + 2) + " " + DisplayText(step);
+      std::string label = StageLabel(st, ++fs_no) + " " + DisplayText(step);
       int64_t layer_created = 0;
       STRATA_TRY(FsStep(st, step, label, no_cache, state, &layer_created));
       // A layer's history is dated by when the layer was made (the cache
@@ -517,7 +521,11 @@ class Builder {
     STRATA_TRY(ws.Prepare(state.chain));
     Status st_run = Execute(st, step, ws.rootfs(), vx, t0);
     if (!st_run) {
-      Line(vx + " ERROR: " + st_run.error().message);
+      if (st_run.error().code == ErrorCode::kCancelled || Stopping()) {
+        Line(vx + " CANCELED");
+      } else {
+        Line(vx + " ERROR: " + st_run.error().message);
+      }
       return st_run;
     }
     STRATA_TRY(ws.Unmount());
@@ -799,6 +807,12 @@ class Builder {
           std::string id = m.cache_id.empty() ? m.target : m.cache_id;
           std::string dir = s_.root() + "/build/cache-mounts/" + Sha256Of(id).substr(7);
           STRATA_TRY(MakeDirs(dir, 0755));
+          // The cache's root takes the mount's uid/gid/mode (BuildKit: 0:0 0755).
+          if (::chown(dir.c_str(), static_cast<uid_t>(m.uid.value_or(0)),
+                      static_cast<gid_t>(m.gid.value_or(0))) != 0 ||
+              ::chmod(dir.c_str(), static_cast<mode_t>(m.mode.value_or(0755))) != 0) {
+            return ErrnoError("cache mount " + id);
+          }
           em.source = dir;
           break;
         }
@@ -814,9 +828,23 @@ class Builder {
             if (m.required) return NotFound("secret " + id + " not found");
             continue;
           }
+          // A private copy with the mount's owner and mode (default 0:0 0400,
+          // as BuildKit's), on a tmpfs when there is one: the host file's own
+          // mode must not show through, and nothing reaches the layer.
+          std::string parent = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : s_.TmpDir();
+          STRATA_ASSIGN_OR_RETURN(TempDir sd, TempDir::Create(parent, "strata-secret-"));
+          STRATA_ASSIGN_OR_RETURN(std::string data, ReadFile(it->second, 64 << 20));
+          std::string file = sd.path() + "/" + Sha256Of(id).substr(7, 16);
+          STRATA_TRY(WriteFileAtomic(file, data, 0400));
+          if (::chown(file.c_str(), static_cast<uid_t>(m.uid.value_or(0)),
+                      static_cast<gid_t>(m.gid.value_or(0))) != 0 ||
+              ::chmod(file.c_str(), static_cast<mode_t>(m.mode.value_or(0400))) != 0) {
+            return ErrnoError("secret " + id);
+          }
+          scratch.push_back(std::move(sd));
           em.type = "bind";
           em.readonly = true;
-          em.source = it->second;
+          em.source = file;
           if (em.target.empty()) em.target = "/run/secrets/" + id;
           break;
         }

@@ -282,7 +282,15 @@ Result<nlohmann::ordered_json> InspectImage(Store& s, const std::string& image_i
   out["RepoTags"] = FamiliarTags(img->tags);
   out["RepoDigests"] = FamiliarTags(img->repo_digests);
   out["Parent"] = img->parent_id.value_or("");
-  out["Comment"] = str("comment");
+  // moby: an image without a comment shows its last history entry's (BuildKit
+  // builds: "buildkit.dockerfile.v0").
+  std::string comment = str("comment");
+  if (comment.empty() && cfg.contains("history") && cfg["history"].is_array() &&
+      !cfg["history"].empty() && cfg["history"].back().is_object()) {
+    const auto& last = cfg["history"].back();
+    if (last.contains("comment") && last["comment"].is_string()) comment = last["comment"];
+  }
+  out["Comment"] = comment;
   out["Created"] = str("created");
   out["Container"] = str("container");
   out["ContainerConfig"] =

@@ -1,6 +1,7 @@
 #include "format/tabwriter.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 namespace strata::format {
@@ -28,6 +29,11 @@ size_t RuneWidth(uint32_t r) {
 }  // namespace
 
 size_t DisplayWidth(std::string_view s) {
+  // Nearly every cell is printable ASCII, one column a byte: check that first
+  // in a loop the compiler can vectorize.
+  bool plain = true;
+  for (unsigned char c : s) plain &= c >= 0x20 && c < 0x7F;
+  if (plain) return s.size();
   size_t w = 0;
   for (size_t i = 0; i < s.size();) {
     unsigned char c = s[i];
@@ -100,40 +106,41 @@ size_t TabWriter::TerminateCell(bool htab) {
 }
 
 void TabWriter::Write(std::string_view text) {
+  // The bytes that end a cell or start an escape; everything else is cell
+  // text, skipped over without per-byte work.
+  static constexpr auto kSpecial = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c : {'\t', '\v', '\n', '\f', static_cast<char>(kEscape)}) t[c] = true;
+    return t;
+  }();
   size_t n = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char ch = text[i];
+  const size_t size = text.size();
+  for (size_t i = 0; i < size; ++i) {
     if (end_char_ == 0) {
-      switch (ch) {
-        case '\t':
-        case '\v':
-        case '\n':
-        case '\f': {
-          Append(text.substr(n, i - n));
-          UpdateWidth();
-          n = i + 1;
-          size_t ncells = TerminateCell(ch == '\t');
-          if (ch == '\n' || ch == '\f') {
-            lines_.emplace_back();
-            // A single-cell line cannot influence later columns, so everything so far can be
-            // formatted; '\f' always ends the column blocks.
-            if (ch == '\f' || ncells == 1) {
-              FlushInternal();
-              if (ch == '\f' && (flags_ & kDebug)) out_ += "---\n";
-            }
-          }
-          break;
-        }
-        case kEscape:
-          Append(text.substr(n, i - n));
-          UpdateWidth();
-          n = i;
-          end_char_ = kEscape;
-          break;
-        default:
-          break;
+      while (i < size && !kSpecial[static_cast<unsigned char>(text[i])]) ++i;
+      if (i == size) break;
+      char ch = text[i];
+      if (ch == kEscape) {
+        Append(text.substr(n, i - n));
+        UpdateWidth();
+        n = i;
+        end_char_ = kEscape;
+        continue;
       }
-    } else if (ch == end_char_) {
+      Append(text.substr(n, i - n));
+      UpdateWidth();
+      n = i + 1;
+      size_t ncells = TerminateCell(ch == '\t');
+      if (ch == '\n' || ch == '\f') {
+        lines_.emplace_back();
+        // A single-cell line cannot influence later columns, so everything so far can be
+        // formatted; '\f' always ends the column blocks.
+        if (ch == '\f' || ncells == 1) {
+          FlushInternal();
+          if (ch == '\f' && (flags_ & kDebug)) out_ += "---\n";
+        }
+      }
+    } else if (text[i] == end_char_) {
       Append(text.substr(n, i + 1 - n));
       n = i + 1;
       EndEscape();
