@@ -177,15 +177,18 @@ class Builder {
     states_.resize(plan_.stages.size());
     done_.assign(plan_.stages.size(), false);
     failed_.assign(plan_.stages.size(), false);
-    std::atomic<bool> finished{false};
+    // Ctrl-C arrives as a flag: poll it, but wake at once when the build ends.
+    bool finished = false;
+    std::mutex watch_mu;
+    std::condition_variable watch_cv;
     std::thread watcher([&] {
-      while (!finished.load()) {
+      std::unique_lock<std::mutex> wl(watch_mu);
+      while (!watch_cv.wait_for(wl, std::chrono::milliseconds(50), [&] { return finished; })) {
         if (o_.cancel && o_.cancel->load()) {
           std::lock_guard<std::mutex> l(mu_);
           abort_ = true;
           cv_.notify_all();
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     });
     std::vector<std::thread> threads;
@@ -203,7 +206,11 @@ class Builder {
       });
     }
     for (auto& t : threads) t.join();
-    finished = true;
+    {
+      std::lock_guard<std::mutex> wl(watch_mu);
+      finished = true;
+    }
+    watch_cv.notify_all();
     watcher.join();
     if (o_.cancel && o_.cancel->load()) return strata::Cancelled("build cancelled");
     if (error_) return *error_;
@@ -628,17 +635,16 @@ class Builder {
       in.push_back(req.dest);
       in.push_back(req.workdir);
       in.push_back(CopyFlagsText(step));
-      build::CopySource cs = ContextSource();
-      std::unique_ptr<View> view;
       if (!step.sources.empty()) {
+        // A stage's or image's state key already names its whole content, so
+        // the key needs no mount of it: the source paths select within it.
         STRATA_ASSIGN_OR_RETURN(auto src, SourceOf(step.sources[0]));
         in.push_back(src.second);
-        view = std::make_unique<View>(s_, *snaps_);
-        STRATA_TRY(view->Open(src.first));
-        cs = build::CopySource{view->root(), nullptr, nullptr, false};
+        in.push_back(req.sources);
+      } else {
+        STRATA_ASSIGN_OR_RETURN(auto sum, build::ChecksumSources(ContextSource(), req));
+        in.push_back(sum.str());
       }
-      STRATA_ASSIGN_OR_RETURN(auto sum, build::ChecksumSources(cs, req));
-      in.push_back(sum.str());
     } else {
       in.push_back(build::WorkdirAfter(step));
       in.push_back(step.user);
@@ -730,6 +736,10 @@ class Builder {
       view = std::make_unique<View>(s_, *snaps_);
       STRATA_TRY(view->Open(src.first));
       cs = build::CopySource{view->root(), nullptr, nullptr, false};
+      // The key did not look inside the source; its errors (a missing path)
+      // come from the same check the context's key makes.
+      STRATA_ASSIGN_OR_RETURN(auto sum, build::ChecksumSources(cs, req));
+      (void)sum;
     }
     auto files = std::get_if<dockerfile::CopyCommand>(&step.instruction.command)
                      ? &std::get<dockerfile::CopyCommand>(step.instruction.command).files

@@ -254,8 +254,10 @@ Result<std::optional<CacheRecord>> Metadata::GetCache(const std::string& key) {
     if (!row) return out;
     out = ReadCache(s);
   }
+  // Refreshed at most hourly: a no-op rebuild then writes nothing durable
+  // (prune's --filter until works in hours anyway).
   int64_t now = NowSeconds();
-  if (out->last_used != now) {
+  if (now - out->last_used >= 3600) {
     STRATA_ASSIGN_OR_RETURN(Stmt u,
                             db_.Prepare("UPDATE build_cache SET last_used=? WHERE cache_key=?"));
     u.Bind(1, now).Bind(2, key);
