@@ -79,6 +79,7 @@ class TreeWriter {
   }
 
   Status Close() { return tw_.Close(); }
+  int64_t content_size() const { return content_size_; }
 
  private:
   int64_t Mtime(const struct stat& st) const {
@@ -155,6 +156,7 @@ class TreeWriter {
         }
         target.resize(target.size() * 2);
       }
+      content_size_ += static_cast<int64_t>(target.size());
       e.linkname = std::move(target);
       return tw_.WriteHeader(e);
     }
@@ -176,6 +178,7 @@ class TreeWriter {
     if (fstat(f.get(), &fst) != 0) return ErrnoError("stat");
     e.type = EntryType::kFile;
     e.size = fst.st_size;
+    content_size_ += e.size;
     STRATA_TRY(tw_.WriteHeader(e));
     buf_.resize(kCopyBufferSize);
     int64_t left = e.size;
@@ -194,6 +197,7 @@ class TreeWriter {
 
   TarWriter tw_;
   TarTreeOptions opts_;
+  int64_t content_size_ = 0;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   std::vector<char> buf_;
 };
@@ -208,7 +212,7 @@ Result<LayerTar> WriteLayerTar(const std::string& dir, Writer& out, const TarTre
   Status st = tw.Walk(root.get(), "");
   if (!st) return std::move(st).error().Wrap("tar " + dir);
   STRATA_TRY_CTX(tw.Close(), "tar " + dir);
-  return LayerTar{hw.Sum(), hw.size()};
+  return LayerTar{hw.Sum(), hw.size(), tw.content_size()};
 }
 
 }  // namespace strata::archive

@@ -25,6 +25,9 @@ struct TarTreeOptions {
 struct LayerTar {
   digest::Digest diff_id;  // sha256 of the uncompressed tar
   uint64_t size = 0;       // bytes of tar written
+  // Bytes of file data as docker counts a layer's size (directory.Size):
+  // regular files and symlink targets, each inode once.
+  int64_t content_size = 0;
 };
 
 // Streams `dir` as a tar to `out`. The root itself is not an entry; entries

@@ -135,23 +135,6 @@ class View {
   snapshot::MountGuard mount_;
 };
 
-// Sum of file sizes as docker counts a layer's size (directory.Size: every
-// non-directory once per inode).
-int64_t TreeSize(const std::string& dir) {
-  int64_t total = 0;
-  std::set<std::pair<dev_t, ino_t>> seen;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(
-           dir, std::filesystem::directory_options::none, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    struct stat st;
-    if (::lstat(it->path().c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
-    if (st.st_nlink > 1 && !seen.insert({st.st_dev, st.st_ino}).second) continue;
-    total += st.st_size;
-  }
-  return total;
-}
-
 class Builder {
  public:
   Builder(Store& s, const BuildOptions& o) : s_(s), o_(o) {}
@@ -546,7 +529,7 @@ class Builder {
     STRATA_ASSIGN_OR_RETURN(auto blob_digest, blob.Commit());
     std::string diff_id = tar.diff_id.str();
     std::string chain = ChainIdOf(state.chain, diff_id);
-    int64_t size = TreeSize(upper);
+    int64_t size = tar.content_size;
     {
       std::lock_guard<std::mutex> l(db_mu_);
       STRATA_ASSIGN_OR_RETURN(auto existing, s_.metadata().GetLayer(chain));

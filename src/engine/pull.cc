@@ -24,22 +24,6 @@ namespace {
 
 namespace mt = image::media_type;
 
-// Serializes progress callbacks from the download threads.
-class ProgressOut {
- public:
-  explicit ProgressOut(const std::function<void(const PullProgress&)>& fn) : fn_(fn) {}
-  void Emit(const std::string& id, const std::string& status, uint64_t cur = 0,
-            uint64_t total = 0) {
-    if (!fn_) return;
-    std::lock_guard lk(mu_);
-    fn_(PullProgress{id, status, cur, total});
-  }
-
- private:
-  const std::function<void(const PullProgress&)>& fn_;
-  std::mutex mu_;
-};
-
 // One layer to fetch: what the manifest and config say, and what the download produced.
 struct LayerJob {
   size_t index = 0;

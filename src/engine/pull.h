@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/progress.h"
 #include "engine/store.h"
 #include "registry/client.h"
 #include "registry/hosts.h"
@@ -17,12 +18,7 @@ namespace strata::engine {
 // One progress event, in docker's words: `id` is the layer's short blob digest ("" for
 // whole-image lines), `status` one of "Already exists", "Pulling fs layer", "Waiting",
 // "Downloading", "Verifying Checksum", "Download complete", "Extracting", "Pull complete".
-struct PullProgress {
-  std::string id;
-  std::string status;
-  uint64_t current = 0;  // bytes, for Downloading
-  uint64_t total = 0;
-};
+using PullProgress = LayerProgress;
 
 struct PullOptions {
   // os/arch[/variant]; empty: the host's platform.

@@ -161,22 +161,6 @@ digest::Digest ParallelCompressReader::Digest() const { return hasher_->Sum(); }
 
 namespace {
 
-// Serializes progress callbacks from the upload threads.
-class ProgressOut {
- public:
-  explicit ProgressOut(const std::function<void(const PushProgress&)>& fn) : fn_(fn) {}
-  void Emit(const std::string& id, const std::string& status, uint64_t cur = 0,
-            uint64_t total = 0) {
-    if (!fn_) return;
-    std::lock_guard lk(mu_);
-    fn_(PushProgress{id, status, cur, total});
-  }
-
- private:
-  const std::function<void(const PushProgress&)>& fn_;
-  std::mutex mu_;
-};
-
 // A layer to push, with everything read from the database beforehand (the upload threads
 // do not touch it).
 struct LayerJob {

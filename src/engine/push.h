@@ -12,6 +12,7 @@
 
 #include "archive/compression.h"
 #include "digest/hasher.h"
+#include "engine/progress.h"
 #include "engine/store.h"
 #include "registry/client.h"
 #include "registry/hosts.h"
@@ -22,12 +23,7 @@ namespace strata::engine {
 // One progress event, in docker's words: `id` is the layer's short diff ID, `status` one of
 // "Preparing", "Waiting", "Pushing" (with current/total), "Pushed", "Layer already exists",
 // "Mounted from <repository path>".
-struct PushProgress {
-  std::string id;
-  std::string status;
-  uint64_t current = 0;
-  uint64_t total = 0;
-};
+using PushProgress = LayerProgress;
 
 struct PushOptions {
   bool all_tags = false;
