@@ -794,29 +794,6 @@ class CopyVisitor : public Visitor {
   bool try_reflink_ = true;
 };
 
-// BuildKit's isArchivePath: a regular file that decompresses (gzip, bzip2, xz, zstd or none)
-// into something whose first tar header reads.
-bool IsArchive(int fd) {
-  if (::lseek(fd, 0, SEEK_SET) != 0) return false;
-  FdReader raw(fd);
-  auto dec = archive::NewDecompressingReader(raw);
-  if (!dec) return false;
-  archive::TarReader tr(**dec);
-  auto e = tr.Next();
-  return e && e->has_value();
-}
-
-Status Extract(int fd, const std::string& dir, const std::string& label) {
-  if (::lseek(fd, 0, SEEK_SET) != 0) return ErrnoError("seek " + label);
-  FdReader raw(fd);
-  STRATA_ASSIGN_OR_RETURN(auto dec, archive::NewDecompressingReader(raw));
-  archive::ApplyOptions opts;
-  opts.label = label;
-  auto st = archive::ApplyLayer(*dec, dir, opts);
-  if (!st) return std::move(st).error();
-  return Ok();
-}
-
 Result<State> MakeState(const CopySource& src, const CopyRequest& req) {
   State s{src, req, UniqueFd(::open(src.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)), {}};
   if (!s.root) return ErrnoError("open source " + src.root);
@@ -833,6 +810,29 @@ Result<State> MakeState(const CopySource& src, const CopyRequest& req) {
 bool EndsWithSlash(std::string_view p) { return !p.empty() && p.back() == '/'; }
 
 }  // namespace
+
+// BuildKit's isArchivePath: a regular file that decompresses (gzip, bzip2, xz, zstd or none)
+// into something whose first tar header reads.
+bool IsArchive(int fd) {
+  if (::lseek(fd, 0, SEEK_SET) != 0) return false;
+  FdReader raw(fd);
+  auto dec = archive::NewDecompressingReader(raw);
+  if (!dec) return false;
+  archive::TarReader tr(**dec);
+  auto e = tr.Next();
+  return e && e->has_value();
+}
+
+Status ExtractArchive(int fd, const std::string& dir, const std::string& label) {
+  if (::lseek(fd, 0, SEEK_SET) != 0) return ErrnoError("seek " + label);
+  FdReader raw(fd);
+  STRATA_ASSIGN_OR_RETURN(auto dec, archive::NewDecompressingReader(raw));
+  archive::ApplyOptions opts;
+  opts.label = label;
+  auto st = archive::ApplyLayer(*dec, dir, opts);
+  if (!st) return std::move(st).error();
+  return Ok();
+}
 
 std::string CopyDestination(const std::string& workdir, const std::string& dest) {
   std::string joined = !dest.empty() && dest[0] == '/' ? dest : workdir + "/" + dest;
@@ -891,7 +891,7 @@ Status Copy(const CopySource& src, const CopyRequest& req, const std::string& de
             auto made = MkdirAll(d, target);
             if (!made) return std::move(made).error();
           }
-          STRATA_TRY(Extract(in->get(), Show(dest_root, target), "/" + m.rel));
+          STRATA_TRY(ExtractArchive(in->get(), Show(dest_root, target), "/" + m.rel));
           continue;
         }
       }

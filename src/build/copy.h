@@ -76,4 +76,11 @@ Status Copy(const CopySource& src, const CopyRequest& req, const std::string& de
 // ".", "" or ends with '/' (dockerfile2llb).
 std::string CopyDestination(const std::string& workdir, const std::string& dest);
 
+// BuildKit's isArchivePath: the file `fd` decompresses (gzip, bzip2, xz, zstd or none) into
+// something whose first tar header reads.
+bool IsArchive(int fd);
+// Unpacks that archive onto dir, every entry placed inside dir (archive::ApplyLayer); label
+// names the archive in errors.
+Status ExtractArchive(int fd, const std::string& dir, const std::string& label);
+
 }  // namespace strata::build

@@ -227,8 +227,37 @@ class Builder {
     return build::CopySource{o_.context_dir, &ignore_, hash_cache_.get(), true};
   }
 
+  // docker build -: stdin is spooled to the store's tmp; an archive becomes the context
+  // directory, anything else is the Dockerfile of an empty context.
+  Status ReceiveContext() {
+    STRATA_ASSIGN_OR_RETURN(stdin_context_, TempDir::Create(s_.root() + "/tmp", "context-"));
+    std::string spool = stdin_context_.path() + "/.stdin";
+    {
+      UniqueFd out(::open(spool.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (!out) return ErrnoError("spool build context");
+      FdWriter w(out.get());
+      STRATA_TRY_CTX(Copy(*o_.context_stream, w), "read build context from stdin");
+    }
+    UniqueFd in(::open(spool.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) return ErrnoError("open " + spool);
+    std::string dir = stdin_context_.path() + "/context";
+    if (::mkdir(dir.c_str(), 0755) != 0) return ErrnoError("mkdir " + dir);
+    if (build::IsArchive(in.get())) {
+      STRATA_TRY(build::ExtractArchive(in.get(), dir, "build context"));
+      std::string rel = o_.dockerfile_path.empty() ? "Dockerfile" : o_.dockerfile_path;
+      STRATA_ASSIGN_OR_RETURN(std::string clean, archive::CleanLayerPath(rel));
+      o_.dockerfile_path = dir + "/" + clean;
+    } else if (!o_.dockerfile_text) {
+      STRATA_ASSIGN_OR_RETURN(o_.dockerfile_text, ReadFile(spool, 16 << 20));
+    }
+    ::unlink(spool.c_str());
+    o_.context_dir = dir;
+    return Ok();
+  }
+
   Status LoadContext() {
     STRATA_ASSIGN_OR_RETURN(hash_cache_, build::HashCache::Open(s_.root() + "/build"));
+    if (o_.context_stream) STRATA_TRY(ReceiveContext());
     if (!o_.context_dir.empty()) {
       struct stat st;
       if (::stat(o_.context_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -987,7 +1016,8 @@ class Builder {
   }
 
   Store& s_;
-  const BuildOptions& o_;
+  BuildOptions o_;  // a copy: a context from stdin replaces context_dir
+  TempDir stdin_context_;
   snapshot::Snapshotter* snaps_ = nullptr;
   std::string dockerfile_path_;
   std::string dockerfile_text_;

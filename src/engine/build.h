@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/store.h"
+#include "util/io.h"
 #include "util/result.h"
 
 namespace strata::engine {
@@ -21,7 +22,10 @@ namespace strata::engine {
 using BuildOutput = std::function<void(const std::string& line)>;
 
 struct BuildOptions {
-  std::string context_dir;                     // the context directory
+  std::string context_dir;  // the context directory
+  // Context `-` (docker build - < x): a tar, plain or compressed, whose root is the context
+  // (dockerfile_path is then inside it), or else the Dockerfile itself with no context.
+  Reader* context_stream = nullptr;
   std::string dockerfile_path;                 // default: <context>/Dockerfile
   std::optional<std::string> dockerfile_text;  // `-f -`: the Dockerfile itself
   std::map<std::string, std::string> build_args;

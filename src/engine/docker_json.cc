@@ -32,7 +32,17 @@ ojson ContainerConfigForInspect(const ojson& c) {
   o["StdinOnce"] = get("StdinOnce", false);
   o["Env"] = get("Env", nullptr);
   o["Cmd"] = get("Cmd", nullptr);
-  if (present("Healthcheck")) o["Healthcheck"] = c["Healthcheck"];
+  if (present("Healthcheck")) {
+    // container.HealthConfig: fields in struct order, each omitempty.
+    const ojson& h = c["Healthcheck"];
+    ojson hc = ojson::object();
+    for (const char* k :
+         {"Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"}) {
+      if (h.contains(k) && !h[k].is_null() && h[k] != ojson(0) && h[k] != ojson::array())
+        hc[k] = h[k];
+    }
+    o["Healthcheck"] = hc;
+  }
   if (present("ArgsEscaped")) o["ArgsEscaped"] = c["ArgsEscaped"];
   o["Image"] = get("Image", "");
   o["Volumes"] = get("Volumes", nullptr);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "build/dockerfile/instructions.h"
 #include "digest/hasher.h"
 #include "engine/docker_json.h"
 #include "engine/layers.h"
@@ -102,6 +103,27 @@ Result<std::vector<std::pair<std::string, std::string>>> Pairs(const std::string
   return out;
 }
 
+// HEALTHCHECK goes through the Dockerfile parser, as docker's import does: the same flags
+// (--interval, --timeout, --start-period, --start-interval, --retries) and messages.
+Result<ojson> HealthcheckChange(const std::string& line) {
+  dockerfile::ParseError pe;
+  auto df = dockerfile::ParseDockerfile("FROM scratch\n" + line + "\n", &pe);
+  if (!df) return InvalidArgument(pe.message.empty() ? df.error().message : pe.message);
+  if (df->stages.empty() || df->stages[0].commands.size() != 1) {
+    return InvalidArgument("invalid HEALTHCHECK change: " + line);
+  }
+  const auto& c = std::get<dockerfile::HealthcheckCommand>(df->stages[0].commands[0].command);
+  // container.HealthConfig: struct order, zero values left out.
+  ojson hc = ojson::object();
+  hc["Test"] = c.test;
+  if (c.interval_ns) hc["Interval"] = c.interval_ns;
+  if (c.timeout_ns) hc["Timeout"] = c.timeout_ns;
+  if (c.start_period_ns) hc["StartPeriod"] = c.start_period_ns;
+  if (c.start_interval_ns) hc["StartInterval"] = c.start_interval_ns;
+  if (c.retries) hc["Retries"] = c.retries;
+  return hc;
+}
+
 std::string HostArch() {
   struct utsname u;
   ::uname(&u);
@@ -178,25 +200,7 @@ Status ApplyChanges(ojson& config, const std::vector<std::string>& changes) {
       for (auto& v : list) sorted[v] = nlohmann::json::object();
       config["Volumes"] = ojson::parse(sorted.dump());
     } else if (lower == "healthcheck") {
-      auto w = Trim(rest);
-      ojson hc = ojson::object();
-      if (w == "NONE" || w == "none") {
-        hc["Test"] = ojson::array({"NONE"});
-      } else if (w.size() >= 3 && (w.substr(0, 3) == "CMD" || w.substr(0, 3) == "cmd")) {
-        std::string cmd = Trim(w.substr(3));
-        ojson c = CommandOf(cmd);
-        if (!cmd.empty() && cmd[0] == '[' && c.is_array() && c.size() > 0 &&
-            !(c.size() == 3 && c[0] == "/bin/sh" && c[1] == "-c" && c[2] == cmd)) {
-          ojson t = ojson::array({"CMD"});
-          for (auto& x : c) t.push_back(x);
-          hc["Test"] = t;
-        } else {
-          hc["Test"] = ojson::array({"CMD-SHELL", cmd});
-        }
-      } else {
-        return InvalidArgument("Unknown type \"" + w.substr(0, w.find(' ')) + "\" in HEALTHCHECK");
-      }
-      config["Healthcheck"] = hc;
+      STRATA_ASSIGN_OR_RETURN(config["Healthcheck"], HealthcheckChange(t));
     } else if (lower == "onbuild") {
       ojson ob = config["OnBuild"].is_array() ? config["OnBuild"] : ojson::array();
       ob.push_back(rest);

@@ -1494,6 +1494,14 @@ class State {
   }
 
   size_t remaining_output() const { return out_->remaining(); }
+  const ExecuteOptions& options() const { return opts_; }
+
+  std::string Print(const Json& v) const {
+    if (opts_.print) {
+      if (auto typed = opts_.print(v)) return *typed;
+    }
+    return FormatValue(v);
+  }
 
   [[noreturn]] void Errorf(const std::string& msg) {
     if (!node_) throw TemplateError{"template: : " + msg};
@@ -1529,7 +1537,7 @@ class State {
         Value val = EvalPipeline(dot, *node.pipe);
         if (node.pipe->decls.empty()) {
           At(node);
-          Write(val.valid() ? FormatValue(val.j()) : "<no value>");
+          Write(val.valid() ? Print(val.j()) : "<no value>");
         }
         return Flow::kNormal;
       }
@@ -2258,8 +2266,12 @@ std::map<std::string, Func, std::less<>> BaseFuncs() {
   f["ge"] = {
       {V, V}, false, [](State&, std::vector<Value>& a) { return Value::Own(!Less(a[0], a[1])); }};
   // docker/cli templates.basicFunctions
-  f["json"] = {
-      {A}, false, [](State&, std::vector<Value>& a) { return Value::Own(DockerJson(a[0].j())); }};
+  f["json"] = {{A}, false, [](State& s, std::vector<Value>& a) {
+                 if (s.options().marshal) {
+                   if (auto typed = s.options().marshal(a[0].j())) return Value::Own(*typed);
+                 }
+                 return Value::Own(DockerJson(a[0].j()));
+               }};
   f["split"] = {
       {S, S}, false, [](State&, std::vector<Value>& a) { return Split(Str(a[0]), Str(a[1])); }};
   f["join"] = {{Kind::kStringSlice, S}, false, [](State&, std::vector<Value>& a) {
@@ -2332,23 +2344,24 @@ const std::map<std::string, Func, std::less<>>& HeaderBuiltins() {
   return kFuncs;
 }
 
-void AppendJson(std::string* out, const Json& v) {
+template <class J>
+void AppendJson(std::string* out, const J& v) {
   switch (v.type()) {
-    case Json::value_t::null:
+    case J::value_t::null:
       *out += "null";
       return;
-    case Json::value_t::boolean:
-      *out += v.get<bool>() ? "true" : "false";
+    case J::value_t::boolean:
+      *out += v.template get<bool>() ? "true" : "false";
       return;
-    case Json::value_t::number_integer:
-      *out += std::to_string(v.get<int64_t>());
+    case J::value_t::number_integer:
+      *out += std::to_string(v.template get<int64_t>());
       return;
-    case Json::value_t::number_unsigned:
-      *out += std::to_string(v.get<uint64_t>());
+    case J::value_t::number_unsigned:
+      *out += std::to_string(v.template get<uint64_t>());
       return;
-    case Json::value_t::number_float: {
+    case J::value_t::number_float: {
       // encoding/json: 'f' format unless the magnitude needs an exponent; e-09 becomes e-9.
-      double f = v.get<double>();
+      double f = v.template get<double>();
       if (!std::isfinite(f)) {
         *out += "null";
         return;
@@ -2363,9 +2376,9 @@ void AppendJson(std::string* out, const Json& v) {
       *out += s;
       return;
     }
-    case Json::value_t::string: {
+    case J::value_t::string: {
       static const char* kHex = "0123456789abcdef";
-      const std::string& s = v.get_ref<const std::string&>();
+      const std::string& s = v.template get_ref<const std::string&>();
       out->push_back('"');
       for (size_t i = 0; i < s.size(); ++i) {
         unsigned char c = s[i];
@@ -2425,10 +2438,10 @@ void AppendJson(std::string* out, const Json& v) {
       out->push_back('"');
       return;
     }
-    case Json::value_t::array: {
+    case J::value_t::array: {
       out->push_back('[');
       bool first = true;
-      for (const Json& e : v) {
+      for (const J& e : v) {
         if (!first) out->push_back(',');
         first = false;
         AppendJson(out, e);
@@ -2436,13 +2449,13 @@ void AppendJson(std::string* out, const Json& v) {
       out->push_back(']');
       return;
     }
-    case Json::value_t::object: {
+    case J::value_t::object: {
       out->push_back('{');
       bool first = true;
       for (auto it = v.begin(); it != v.end(); ++it) {
         if (!first) out->push_back(',');
         first = false;
-        AppendJson(out, Json(it.key()));
+        AppendJson(out, J(it.key()));
         out->push_back(':');
         AppendJson(out, it.value());
       }
@@ -2458,6 +2471,12 @@ void AppendJson(std::string* out, const Json& v) {
 }  // namespace
 
 std::string DockerJson(const Json& v) {
+  std::string out;
+  AppendJson(&out, v);
+  return out;
+}
+
+std::string DockerJson(const nlohmann::ordered_json& v) {
   std::string out;
   AppendJson(&out, v);
   return out;

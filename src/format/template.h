@@ -42,6 +42,13 @@ struct ExecuteOptions {
   // Objects that stand for Go maps inside a typed value (e.g. Config.Labels):
   // a missing key there is <no value> even with missing_key_error.
   std::function<bool(const Json&)> is_map;
+  // How `json` encodes a value of the data, when the data is a view of a typed Go value whose
+  // encoding differs from the view's (struct field order, nil slices as null). Returning
+  // nullopt, or leaving it unset, gives DockerJson of the value.
+  std::function<std::optional<std::string>(const Json&)> marshal;
+  // How `{{.X}}` prints a value of the data that stands for a Go struct (printed {a b} in field
+  // order) rather than a map; nullopt or unset gives FormatValue.
+  std::function<std::optional<std::string>(const Json&)> print;
 };
 
 // A parsed template: parse once, execute many times. Copies share the immutable tree.
@@ -75,5 +82,7 @@ class Template {
 
 // docker's `json` template function: json.Marshal with HTML escaping off, no trailing newline.
 std::string DockerJson(const Json& v);
+// The same with the keys in the object's own order (a Go struct's field order).
+std::string DockerJson(const nlohmann::ordered_json& v);
 
 }  // namespace strata::format

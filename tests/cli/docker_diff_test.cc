@@ -65,6 +65,41 @@ TEST_F(DockerDiffTest, ImportAgreesWithDockerModuloTimestamps) {
   EXPECT_EQ(dr.out, sr.out);
 }
 
+// docker 20.10's own CLI (the one that speaks this daemon's API; docker 28 renders Config as
+// the OCI image config instead): the same --format templates print the same text.
+TEST_F(DockerDiffTest, InspectFormatsAgreeWithDockersCli) {
+  if (::access("/usr/bin/docker", X_OK) != 0) GTEST_SKIP() << "no docker 20.10 CLI";
+  std::string cli =
+      "DOCKER_HOST=" + std::string(std::getenv("STRATA_TEST_DOCKER_HOST")) + " /usr/bin/docker";
+  std::string changes =
+      "-c 'CMD [\"/bin/sh\"]' -c 'ENV A=b' -c 'EXPOSE 80' -c 'LABEL x=y' -c 'WORKDIR /w' "
+      "-c 'VOLUME /data' -c 'USER 1:2' -c 'ENTRYPOINT [\"/bin/echo\"]' "
+      "-c 'HEALTHCHECK --interval=30s --timeout=5s --retries=4 CMD true'";
+  ASSERT_EQ(env_.Shell(cli + " import " + changes + " " + tar_ + " " + tag_ + ":a").rc, 0);
+  ASSERT_EQ(env_.Run("import " + changes + " " + tar_ + " " + tag_ + ":a").rc, 0);
+  ASSERT_EQ(env_.Shell(cli + " import " + tar_ + " " + tag_ + ":b").rc, 0);
+  ASSERT_EQ(env_.Run("import " + tar_ + " " + tag_ + ":b").rc, 0);
+  for (const char* f :
+       {"{{json .Config}}", "{{json .ContainerConfig}}", "{{json .RootFS}}", "{{.RootFS}}",
+        "{{.Config.ExposedPorts}}", "{{.Config.Volumes}}", "{{.Config.Labels}}",
+        "{{json .Config.Labels}}", "{{.Config.Healthcheck}}", "{{json .Config.Healthcheck}}",
+        "{{.Config.Cmd}} {{.Config.Entrypoint}} {{.Config.Env}} {{.Config.Shell}}",
+        "{{json .Config.Entrypoint}} {{json .Config.OnBuild}} {{json .Config.Shell}}",
+        "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}", "{{len .RootFS.Layers}}",
+        "{{.ContainerConfig}}", "{{json .RepoDigests}} {{.RepoTags}}",
+        "{{.Os}}/{{.Architecture}}"}) {
+    for (const char* t : {":a", ":b"}) {
+      std::string q = " inspect --format " + ShellQuote(f) + " " + tag_ + t;
+      auto d = env_.Shell(cli + q);
+      ASSERT_EQ(d.rc, 0) << d.err;
+      EXPECT_EQ(env_.Run(q).out, d.out) << f << " " << t;
+    }
+  }
+  // Config as a struct: equal but for the Healthcheck pointer, which Go prints as an address.
+  auto d = env_.Shell(cli + " inspect --format '{{.Config}}' " + tag_ + ":b");
+  EXPECT_EQ(env_.Run("inspect --format '{{.Config}}' " + tag_ + ":b").out, d.out);
+}
+
 TEST_F(DockerDiffTest, ArchivesCrossBetweenDockerAndStrata) {
   ASSERT_EQ(env_.Run("import -c 'CMD [\"/bin/sh\"]' " + tar_ + " " + tag_ + ":b").rc, 0);
   std::string id = Trim(env_.Run("inspect --format '{{.Id}}' " + tag_ + ":b").out);

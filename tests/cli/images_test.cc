@@ -46,6 +46,40 @@ TEST_F(CliTest, ImportRejectsInvalidChange) {
   EXPECT_EQ(env_.Run("images -q").out, "");
 }
 
+// Values recorded from docker 20.10 (CLI and daemon) for the same import: `json` encodes the
+// typed struct (field order, nil slices null), and structs print as {a b} in field order.
+TEST_F(CliTest, InspectFormatPrintsDockersTypedStructs) {
+  Import(
+      "-c 'EXPOSE 80' -c 'LABEL x=y' -c 'WORKDIR /w' -c 'VOLUME /data' "
+      "-c 'HEALTHCHECK --interval=30s --retries=4 CMD true'");
+  auto r = env_.Run(
+      "inspect --format '{{json .Config}}|{{.Config.ExposedPorts}}|{{.Config.Volumes}}|"
+      "{{.Config.Healthcheck}}|{{json .Config.Healthcheck}}|{{.RootFS.Type}}' busybox");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(Trim(r.out),
+            R"({"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,)"
+            R"("AttachStderr":false,"ExposedPorts":{"80/tcp":{}},"Tty":false,"OpenStdin":false,)"
+            R"("StdinOnce":false,"Env":null,"Cmd":null,"Healthcheck":{"Test":["CMD-SHELL","true"],)"
+            R"("Interval":30000000000,"Retries":4},"Image":"","Volumes":{"/data":{}},)"
+            R"("WorkingDir":"/w","Entrypoint":null,"OnBuild":null,"Labels":{"x":"y"}})"
+            "|map[80/tcp:{}]|map[/data:{}]|{[CMD-SHELL true] 30s 0s 0s 4}|"
+            R"({"Test":["CMD-SHELL","true"],"Interval":30000000000,"Retries":4}|layers)");
+  Import("-c 'USER 1:2' -c 'LABEL x=y'");
+  r = env_.Run("inspect --format '{{.Config}}|{{.RootFS}}|{{.ContainerConfig}}' busybox");
+  auto layer = Trim(env_.Run("inspect --format '{{index .RootFS.Layers 0}}' busybox").out);
+  EXPECT_EQ(Trim(r.out),
+            "{  1:2 false false false map[] false false false [] [] <nil> false  map[]  [] false  "
+            "[] map[x:y]  <nil> []}|{layers [" +
+                layer +
+                "] }|"
+                "{   false false false map[] false false false [] [] <nil> false  map[]  [] false  "
+                "[] map[]  <nil> []}");
+  // A bad HEALTHCHECK flag is the Dockerfile parser's error, as in docker's import.
+  r = env_.Run("import -c 'HEALTHCHECK --interval=x CMD true' " + tar_ + " bad:hc");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "Error response from daemon: time: invalid duration \"x\"\n");
+}
+
 TEST_F(CliTest, ImagesTableAndFormats) {
   std::string id = Import("");
   ASSERT_EQ(env_.Run("tag busybox example/app:v1").rc, 0);

@@ -147,7 +147,16 @@ void RunBuild(const BuildFlags& f, Context& ctx) {
     return ctx.FailPlain("invalid progress mode " + f.progress);
   }
   engine::BuildOptions o;
-  o.context_dir = f.context;
+  FdReader stdin_reader(0);
+  if (f.context == "-") {
+    if (f.file == "-") {
+      return ctx.FailPlain(
+          "invalid argument: can't use stdin for both build context and dockerfile");
+    }
+    o.context_stream = &stdin_reader;
+  } else {
+    o.context_dir = f.context;
+  }
   if (f.file == "-") {
     std::stringstream ss;
     ss << std::cin.rdbuf();

@@ -7,13 +7,18 @@
 #include <chrono>
 #include <climits>
 #include <map>
+#include <optional>
 #include <set>
+#include <unordered_map>
+#include <vector>
 
+#include "build/dockerfile/go_compat.h"
 #include "cli/context.h"
 #include "cli/help.h"
 #include "engine/docker_json.h"
 #include "engine/gc.h"
 #include "engine/timefmt.h"
+#include "format/gofmt.h"
 #include "format/table.h"
 #include "format/template.h"
 #include "image/reference.h"
@@ -430,19 +435,134 @@ void RegisterHistory(CLI::App& parent, Context& ctx) {
 
 // The value docker's CLI templates see for an image: its typed struct, where
 // nil slices print "[]" and nil maps "map[]" (Healthcheck stays a nil pointer).
-Json InspectTemplateView(const nlohmann::ordered_json& inspect) {
-  Json v = Json::parse(inspect.dump());
-  v.erase("Container");
-  if (v.contains("Config") && v["Config"].is_object()) {
-    Json& c = v["Config"];
-    for (const char* k : {"Env", "Cmd", "Entrypoint", "OnBuild", "Shell"})
-      if (!c.contains(k) || c[k].is_null()) c[k] = Json::array();
-    for (const char* k : {"Volumes", "Labels", "ExposedPorts"})
-      if (!c.contains(k) || c[k].is_null()) c[k] = Json::object();
-    if (!c.contains("Healthcheck")) c["Healthcheck"] = nullptr;
+// `json` encodes the struct itself (field order, nil as null), so every node of the view
+// remembers the node of docker's JSON it stands for.
+class InspectTemplateView {
+ public:
+  explicit InspectTemplateView(const nlohmann::ordered_json& inspect) : inspect_(inspect) {
+    view_ = Json::parse(inspect.dump());
+    view_.erase("Container");
+    if (view_.contains("Config") && view_["Config"].is_object()) {
+      Json& c = view_["Config"];
+      for (const char* k : {"Env", "Cmd", "Entrypoint", "OnBuild", "Shell"})
+        if (!c.contains(k) || c[k].is_null()) c[k] = Json::array();
+      for (const char* k : {"Volumes", "Labels", "ExposedPorts"}) {
+        if (!c.contains(k) || c[k].is_null()) c[k] = Json::object();
+        maps_.push_back(&c[k]);
+        if (std::string_view(k) != "Labels") sets_.push_back(&c[k]);
+      }
+      if (!c.contains("Healthcheck")) c["Healthcheck"] = nullptr;
+      structs_.push_back(&c);
+      if (c["Healthcheck"].is_object()) structs_.push_back(healthcheck_ = &c["Healthcheck"]);
+    }
+    if (view_.contains("ContainerConfig") && view_["ContainerConfig"].is_object())
+      structs_.push_back(&view_["ContainerConfig"]);
+    if (view_.contains("RootFS")) structs_.push_back(rootfs_ = &view_["RootFS"]);
+    Link(view_, inspect_);
   }
-  return v;
-}
+  InspectTemplateView(const InspectTemplateView&) = delete;
+  InspectTemplateView& operator=(const InspectTemplateView&) = delete;
+
+  const Json& data() const { return view_; }
+  bool IsMap(const Json& v) const {
+    return std::find(maps_.begin(), maps_.end(), &v) != maps_.end();
+  }
+  // docker 20.10's CLI prints the typed struct: Config as container.Config's 25 fields,
+  // RootFS as {Type Layers BaseLayer}, port and volume sets as map[k:{}].
+  std::optional<std::string> Print(const Json& v) const {
+    if (std::find(sets_.begin(), sets_.end(), &v) != sets_.end()) return PrintSet(v);
+    if (std::find(structs_.begin(), structs_.end(), &v) == structs_.end()) return std::nullopt;
+    if (&v == healthcheck_) return PrintPointee(v);
+    if (&v == rootfs_) {
+      return "{" + format::FormatValue(v.value("Type", Json(""))) + " " +
+             format::FormatValue(v.value("Layers", Json::array())) + " " +
+             format::FormatValue(v.value("BaseLayer", Json(""))) + "}";
+    }
+    static const char* kFields[] = {
+        "Hostname",     "Domainname",   "User",        "AttachStdin",     "AttachStdout",
+        "AttachStderr", "ExposedPorts", "Tty",         "OpenStdin",       "StdinOnce",
+        "Env",          "Cmd",          "Healthcheck", "ArgsEscaped",     "Image",
+        "Volumes",      "WorkingDir",   "Entrypoint",  "NetworkDisabled", "MacAddress",
+        "OnBuild",      "Labels",       "StopSignal",  "StopTimeout",     "Shell"};
+    std::string out = "{";
+    for (const char* k : kFields) {
+      if (k != kFields[0]) out += ' ';
+      auto it = v.find(k);
+      std::string_view key = k;
+      if (key == "ExposedPorts" || key == "Volumes") {
+        out += PrintSet(it == v.end() ? Json::object() : *it);
+      } else if (key == "Healthcheck" || key == "StopTimeout") {
+        // Go prints a pointer inside a struct as its address; the value says more.
+        out += it == v.end() || it->is_null() ? "<nil>" : "&" + PrintPointee(*it);
+      } else if (it != v.end() && !it->is_null()) {
+        out += format::FormatValue(*it);
+      } else if (key == "AttachStdin" || key == "AttachStdout" || key == "AttachStderr" ||
+                 key == "Tty" || key == "OpenStdin" || key == "StdinOnce" || key == "ArgsEscaped" ||
+                 key == "NetworkDisabled") {
+        out += "false";
+      } else if (key == "Env" || key == "Cmd" || key == "Entrypoint" || key == "OnBuild" ||
+                 key == "Shell") {
+        out += "[]";
+      } else if (key == "Labels") {
+        out += "map[]";
+      }
+    }
+    return out + "}";
+  }
+  std::optional<std::string> Marshal(const Json& v) const {
+    auto it = origin_.find(&v);
+    if (it == origin_.end()) return std::nullopt;
+    return format::DockerJson(*it->second);
+  }
+
+ private:
+  // A set of names (map[string]struct{}): map[80/tcp:{}].
+  static std::string PrintSet(const Json& v) {
+    std::string out = "map[";
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (out.size() > 4) out += ' ';
+      out += it.key() + ":{}";
+    }
+    return out + "]";
+  }
+  // What a pointer field points at: a HealthConfig as {Test Interval Timeout StartPeriod
+  // Retries} with Go durations, a *int as the number.
+  static std::string PrintPointee(const Json& v) {
+    if (!v.is_object()) return format::FormatValue(v);
+    auto ns = [&v](const char* k) {
+      return dockerfile::go::FormatDuration(v.value(k, int64_t{0}));
+    };
+    return "{" + format::FormatValue(v.value("Test", Json::array())) + " " + ns("Interval") + " " +
+           ns("Timeout") + " " + ns("StartPeriod") + " " +
+           format::FormatValue(v.value("Retries", Json(0))) + "}";
+  }
+
+  void Link(const Json& v, const nlohmann::ordered_json& o) {
+    origin_[&v] = &o;
+    if (v.is_object() && o.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        auto src = o.find(it.key());
+        // A field the view adds (a nil slice docker omits) encodes as null.
+        if (src == o.end())
+          origin_[&it.value()] = &null_;
+        else
+          Link(it.value(), *src);
+      }
+    } else if (v.is_array() && o.is_array() && v.size() == o.size()) {
+      for (size_t i = 0; i < v.size(); ++i) Link(v[i], o[i]);
+    }
+  }
+
+  const nlohmann::ordered_json& inspect_;
+  const nlohmann::ordered_json null_;
+  Json view_;
+  std::vector<const Json*> maps_;
+  std::vector<const Json*> structs_;
+  std::vector<const Json*> sets_;
+  const Json* rootfs_ = nullptr;
+  const Json* healthcheck_ = nullptr;
+  std::unordered_map<const Json*, const nlohmann::ordered_json*> origin_;
+};
 
 void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name, bool generic) {
   struct Opts {
@@ -484,16 +604,11 @@ void RegisterInspect(CLI::App& parent, Context& ctx, const std::string& name, bo
       if (tmpl) {
         format::ExecuteOptions opts;
         opts.missing_key_error = true;  // docker's raw-map fallback: missingkey=error
-        Json view = InspectTemplateView(*j);
-        std::vector<const Json*> maps;
-        if (view.contains("Config")) {
-          for (const char* k : {"Labels", "Volumes", "ExposedPorts"})
-            maps.push_back(&view["Config"][k]);
-        }
-        opts.is_map = [&maps](const Json& x) {
-          return std::find(maps.begin(), maps.end(), &x) != maps.end();
-        };
-        auto r = tmpl->Execute(view, opts);
+        InspectTemplateView view(*j);
+        opts.is_map = [&view](const Json& x) { return view.IsMap(x); };
+        opts.marshal = [&view](const Json& x) { return view.Marshal(x); };
+        opts.print = [&view](const Json& x) { return view.Print(x); };
+        auto r = tmpl->Execute(view.data(), opts);
         if (!r) {
           std::fprintf(stderr, "template parsing error: %s\n", r.error().message.c_str());
           ctx.exit_code = 1;
