@@ -163,9 +163,14 @@ Status Db::Migrate() {
   }
   for (auto& [n, sql] : migrations) {
     STRATA_ASSIGN_OR_RETURN(Tx tx, Begin());
-    STRATA_ASSIGN_OR_RETURN(Stmt v, Prepare("PRAGMA user_version"));
-    STRATA_ASSIGN_OR_RETURN(bool row, v.Step());
-    int current = row ? static_cast<int>(v.Int(0)) : 0;
+    int current = 0;
+    {
+      // Finalized before the migration runs: an open statement locks the schema (DROP fails
+      // with "database table is locked").
+      STRATA_ASSIGN_OR_RETURN(Stmt v, Prepare("PRAGMA user_version"));
+      STRATA_ASSIGN_OR_RETURN(bool row, v.Step());
+      if (row) current = static_cast<int>(v.Int(0));
+    }
     version_ = current;
     if (current >= n) continue;
     // Drop the "N\n" that follows the marker; the rest is SQL.

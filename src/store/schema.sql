@@ -81,3 +81,10 @@ CREATE TABLE blob_locations (
   size       INTEGER NOT NULL,
   PRIMARY KEY (diff_id, repository, digest)
 );
+
+-- migration 5
+-- An image's tags come back sorted by ref (inspect's RepoTags, rmi's checks): with the
+-- index ordered by (image_id, ref) SQLite reads them in order instead of sorting, which
+-- is a third of `inspect`'s work on an image with 1,000 tags.
+CREATE INDEX tags_image_ref ON tags(image_id, ref);
+DROP INDEX tags_image;
