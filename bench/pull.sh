@@ -140,11 +140,11 @@ run() {
 
 # The limit's stages, each over all four blobs, two at a time (2 cores).
 limit_fetch() {
-  printf '%s\n' "${blobs[@]}" | xargs -P 2 -I{} sh -c \
+  printf '%s\n' $blob_list | xargs -P 2 -I{} sh -c \
     "curl -fsS http://127.0.0.1:$port/v2/bench/pull/blobs/sha256:{} | sha256sum >/dev/null"
 }
 limit_gunzip() {
-  printf '%s\n' "${blobs[@]}" | xargs -P 2 -I{} sh -c "igzip -d -c <'$work/img/blobs/sha256/{}' >/dev/null"
+  printf '%s\n' $blob_list | xargs -P 2 -I{} sh -c "igzip -d -c <'$work/img/blobs/sha256/{}' >/dev/null"
 }
 limit_untar() {
   rm -rf "$work/untar"
@@ -158,7 +158,9 @@ limit_untar() {
   echo "limit-untar $1 $(echo "$t1 - $t0" | bc) 0" | tee -a "$work/out/results.txt" >&2
 }
 export -f limit_fetch limit_gunzip
-export work port
+# Arrays do not cross into `bash -c`: the functions read the digests from a plain string.
+blob_list="${blobs[*]}"
+export work port blob_list
 
 for rep in $(seq "$reps"); do
   echo "== repetition $rep" >&2

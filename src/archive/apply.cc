@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -90,10 +91,26 @@ Status RemoveAt(int parent_fd, const std::string& name) {
   return Ok();
 }
 
+// The process umask, read once from /proc (setting it to read it would race with other
+// threads creating files).
+mode_t ProcessUmask() {
+  static const mode_t mask = [] {
+    std::string status = ReadFile("/proc/self/status", 1 << 16).value_or("");
+    size_t at = status.find("\nUmask:");
+    if (at == std::string::npos) return mode_t{0777};  // unknown: always chmod
+    return static_cast<mode_t>(std::strtoul(status.c_str() + at + 7, nullptr, 8));
+  }();
+  return mask;
+}
+
 class Applier {
  public:
   Applier(UniqueFd root, const ApplyOptions& o)
-      : root_(std::move(root)), opts_(o), privileged_(geteuid() == 0) {}
+      : root_(std::move(root)), opts_(o), privileged_(geteuid() == 0) {
+    umask_ = ProcessUmask();
+    euid_ = ::geteuid();
+    egid_ = ::getegid();
+  }
 
   Result<ApplyStats> Run(Reader& stream) {
     TarReader tr(stream);
@@ -160,7 +177,34 @@ class Applier {
     return cur;
   }
 
+  // The parent directory of the entry, kept open across entries: a tar lists a directory's
+  // files together, so most entries need no path resolution at all. Dropped whenever the tree
+  // changes other than by adding entries (a replace, a whiteout, an opaque marker), so a
+  // cached fd never names a directory that has been swapped for something else.
+  Result<int> ParentDir(const std::string& parent) {
+    if (!parent_fd_ || parent != parent_path_) {
+      parent_fd_.reset();
+      STRATA_ASSIGN_OR_RETURN(parent_fd_, EnsureDir(parent));
+      struct stat st;
+      if (fstat(parent_fd_.get(), &st) != 0) return ErrnoError("stat \"" + parent + "\"");
+      // New entries take a setgid directory's group; only then must an entry's owner be set
+      // even when it is ours.
+      parent_setgid_ = (st.st_mode & S_ISGID) != 0;
+      parent_path_ = parent;
+    }
+    return parent_fd_.get();
+  }
+  void ForgetParent() { parent_fd_.reset(); }
+
+  // Whether an entry created by this process already has the entry's owner.
+  bool OwnedAsCreated(const TarEntry& e) const {
+    return !parent_setgid_ && static_cast<uid_t>(e.uid) == euid_ &&
+           static_cast<gid_t>(e.gid) == egid_;
+  }
+
   void MarkUnpacked(const std::string& path) {
+    // Only a merged opaque directory asks what this layer unpacked (ClearLower).
+    if (opts_.mode != ApplyMode::kMerged) return;
     std::string p = path;
     while (unpacked_.insert(p).second) {
       size_t slash = p.rfind('/');
@@ -187,51 +231,78 @@ class Applier {
       return Whiteout(e, parent, target);
     }
 
-    UniqueFd dir;
-    STRATA_ASSIGN_OR_RETURN(dir, EnsureDir(parent));
-    struct stat st;
-    bool exists = fstatat(dir.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-    if (!exists && errno != ENOENT) return ErrnoError("stat");
-    bool keep_dir = exists && S_ISDIR(st.st_mode) && e.type == EntryType::kDir;
-    if (exists && !keep_dir) {
-      replaced_ = true;
-      STRATA_TRY(RemoveAt(dir.get(), base));
-    }
+    STRATA_ASSIGN_OR_RETURN(int dirfd, ParentDir(parent));
+    const char* b = base.c_str();
     MarkUnpacked(path);
 
-    const char* b = base.c_str();
-    switch (e.type) {
-      case EntryType::kDir:
-        if (!keep_dir && mkdirat(dir.get(), b, 0700) != 0) return ErrnoError("mkdir");
-        // Mode and times are set after the contents: a read-only dir must stay
-        // writable meanwhile, and writing children would move its mtime.
-        dirs_.push_back({path, e.mode, {e.mtime_sec, e.mtime_nsec}});
-        STRATA_TRY(Chown(dir.get(), base, e));
-        return Xattrs(dir.get(), base, e);
-      case EntryType::kFile: {
-        UniqueFd f(
-            openat(dir.get(), b, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!f) return ErrnoError("create");
-        STRATA_TRY(CopyContent(tr, f.get(), e.size));
-        files_.Add(path, e.size);
-        if (do_chown() &&
-            fchown(f.get(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid)) != 0) {
-          return ErrnoError("chown");
-        }
-        if (fchmod(f.get(), e.mode) != 0) return ErrnoError("chmod");
-        STRATA_TRY(Xattrs(dir.get(), base, e));
-        timespec ts[2] = {{e.mtime_sec, e.mtime_nsec}, {e.mtime_sec, e.mtime_nsec}};
-        if (futimens(f.get(), ts) != 0) return ErrnoError("set times");
-        return Ok();
+    // The common case is a name that does not exist yet: create it straight away and only
+    // look at what is there when the kernel says something is (EEXIST).
+    if (e.type == EntryType::kFile) {
+      // The final mode at creation spares a chmod when the umask leaves it intact and no
+      // setuid/setgid bit needs to survive a later chown.
+      mode_t mode = e.mode & 07777;
+      bool needs_chown = do_chown() && !OwnedAsCreated(e);
+      bool mode_at_create = (mode & umask_) == 0 && (mode & 06000) == 0 && (mode & 0200);
+      int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+      UniqueFd f(openat(dirfd, b, flags, mode_at_create ? mode : 0600));
+      if (!f && errno == EEXIST) {
+        STRATA_TRY(Replace(dirfd, base, e));
+        f.reset(openat(dirfd, b, flags, mode_at_create ? mode : 0600));
       }
+      if (!f) return ErrnoError("create");
+      STRATA_TRY(CopyContent(tr, f.get(), e.size));
+      files_.Add(path, e.size);
+      if (needs_chown &&
+          fchown(f.get(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid)) != 0) {
+        return ErrnoError("chown");
+      }
+      if (!mode_at_create && fchmod(f.get(), mode) != 0) return ErrnoError("chmod");
+      STRATA_TRY(Xattrs(dirfd, base, e));
+      timespec ts[2] = {{e.mtime_sec, e.mtime_nsec}, {e.mtime_sec, e.mtime_nsec}};
+      if (futimens(f.get(), ts) != 0) return ErrnoError("set times");
+      return Ok();
+    }
+    if (e.type == EntryType::kDir) {
+      if (mkdirat(dirfd, b, 0700) != 0) {
+        if (errno != EEXIST) return ErrnoError("mkdir");
+        struct stat st;
+        if (fstatat(dirfd, b, &st, AT_SYMLINK_NOFOLLOW) != 0) return ErrnoError("stat");
+        if (!S_ISDIR(st.st_mode)) {
+          STRATA_TRY(Replace(dirfd, base, e));
+          if (mkdirat(dirfd, b, 0700) != 0) return ErrnoError("mkdir");
+        }
+      }
+      // Mode and times are set after the contents: a read-only dir must stay
+      // writable meanwhile, and writing children would move its mtime.
+      dirs_.push_back({path, e.mode, {e.mtime_sec, e.mtime_nsec}});
+      STRATA_TRY(Chown(dirfd, base, e));
+      return Xattrs(dirfd, base, e);
+    }
+    if (e.type == EntryType::kSymlink) {
+      // Stored verbatim; resolution happens later, in root, never here.
+      if (symlinkat(e.linkname.c_str(), dirfd, b) != 0) {
+        if (errno != EEXIST) return ErrnoError("symlink");
+        STRATA_TRY(Replace(dirfd, base, e));
+        if (symlinkat(e.linkname.c_str(), dirfd, b) != 0) return ErrnoError("symlink");
+      }
+      STRATA_TRY(Chown(dirfd, base, e));
+      STRATA_TRY(Xattrs(dirfd, base, e));
+      return Times(dirfd, base, e);
+    }
+    // Hardlinks and devices are rare: look first.
+    struct stat st;
+    if (fstatat(dirfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      STRATA_TRY(Replace(dirfd, base, e));
+    } else if (errno != ENOENT) {
+      return ErrnoError("stat");
+    }
+    switch (e.type) {
+      case EntryType::kFile:
+      case EntryType::kDir:
       case EntryType::kSymlink:
-        // Stored verbatim; resolution happens later, in root, never here.
-        if (symlinkat(e.linkname.c_str(), dir.get(), b) != 0) return ErrnoError("symlink");
-        STRATA_TRY(Chown(dir.get(), base, e));
-        STRATA_TRY(Xattrs(dir.get(), base, e));
-        return Times(dir.get(), base, e);
+        break;  // handled above
       case EntryType::kHardlink:
-        return Hardlink(dir.get(), base, e);
+        return Hardlink(dirfd, base, e);
       case EntryType::kCharDevice:
       case EntryType::kBlockDevice:
       case EntryType::kFifo: {
@@ -239,13 +310,13 @@ class Applier {
                       : e.type == EntryType::kCharDevice ? S_IFCHR
                                                          : S_IFBLK;
         if (kind != S_IFIFO && !privileged_) return Ok();  // as rootless docker: skip devices
-        if (mknodat(dir.get(), b, kind | 0600, makedev(e.devmajor, e.devminor)) != 0) {
+        if (mknodat(dirfd, b, kind | 0600, makedev(e.devmajor, e.devminor)) != 0) {
           return ErrnoError("mknod");
         }
-        STRATA_TRY(Chown(dir.get(), base, e));
-        if (fchmodat(dir.get(), b, e.mode, 0) != 0) return ErrnoError("chmod");
-        STRATA_TRY(Xattrs(dir.get(), base, e));
-        return Times(dir.get(), base, e);
+        STRATA_TRY(Chown(dirfd, base, e));
+        if (fchmodat(dirfd, b, e.mode, 0) != 0) return ErrnoError("chmod");
+        STRATA_TRY(Xattrs(dirfd, base, e));
+        return Times(dirfd, base, e);
       }
     }
     return Ok();
@@ -278,12 +349,27 @@ class Applier {
       end = std::max(end, off);
     }
     if (end < size && ftruncate(fd, size) != 0) return ErrnoError("extend sparse file");
-    StartWriteback(fd, 0, end);  // the snapshot's commit syncs; let the disk start now
+    // The snapshot's commit syncs; let the disk start on big files now (small ones are not
+    // worth a system call each).
+    if (end >= kWritebackMin) {
+      StartWriteback(fd, 0, end);
+    } else if (opts_.flusher) {
+      opts_.flusher->Wrote(static_cast<uint64_t>(end));
+    }
+    return Ok();
+  }
+
+  // Something exists where the entry goes and the entry does not simply merge into it (a
+  // directory over a directory): remove it. The tree changed, so the cached parent goes too.
+  Status Replace(int dirfd, const std::string& base, const TarEntry& e) {
+    (void)e;
+    replaced_ = true;
+    STRATA_TRY(RemoveAt(dirfd, base));
     return Ok();
   }
 
   Status Chown(int dirfd, const std::string& base, const TarEntry& e) {
-    if (!do_chown()) return Ok();
+    if (!do_chown() || OwnedAsCreated(e)) return Ok();
     if (fchownat(dirfd, base.c_str(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid),
                  AT_SYMLINK_NOFOLLOW) != 0) {
       return ErrnoError("chown");
@@ -330,6 +416,7 @@ class Applier {
   }
 
   Status Whiteout(const TarEntry& e, const std::string& parent, const std::string& target) {
+    ForgetParent();
     if (opts_.mode == ApplyMode::kMerged) {
       int err = 0;
       auto dir = OpenInRoot(parent, O_PATH | O_DIRECTORY, &err);
@@ -352,6 +439,7 @@ class Applier {
   }
 
   Status Opaque(const std::string& parent) {
+    ForgetParent();
     if (opts_.mode == ApplyMode::kOverlayDiff) {
       UniqueFd path_fd;
       STRATA_ASSIGN_OR_RETURN(path_fd, EnsureDir(parent));
@@ -399,7 +487,15 @@ class Applier {
     return Ok();
   }
 
+  static constexpr int64_t kWritebackMin = 1 << 20;
+
   UniqueFd root_;
+  UniqueFd parent_fd_;  // ParentDir's cache
+  std::string parent_path_;
+  bool parent_setgid_ = false;
+  mode_t umask_ = 022;
+  uid_t euid_ = 0;
+  gid_t egid_ = 0;
   ApplyOptions opts_;
   bool privileged_;
   std::unordered_set<std::string> unpacked_;

@@ -10,6 +10,7 @@
 #include "digest/digest.h"
 #include "util/io.h"
 #include "util/result.h"
+#include "util/writeback.h"
 
 namespace strata::archive {
 
@@ -29,6 +30,8 @@ struct ApplyOptions {
   bool chown_unprivileged = false;
   // Mark opaque dirs with user.overlay.opaque (overlay mounted -o userxattr).
   bool overlay_userxattr = false;
+  // Told the bytes of every file written, to keep the disk busy meanwhile.
+  BackgroundFlusher* flusher = nullptr;
 };
 
 struct ApplyStats {

@@ -1,7 +1,10 @@
 #include "engine/layers.h"
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <random>
 
 #include "archive/apply.h"
@@ -99,6 +102,10 @@ Result<AppliedLayer> ApplyLayerStream(Reader& in, const std::string& dir, archiv
   archive::ApplyOptions aopts;
   aopts.mode = mode;
   aopts.label = label;
+  std::optional<BackgroundFlusher> flusher;
+  if (UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); d) {
+    aopts.flusher = &flusher.emplace(d.get());
+  }
   auto stats = archive::ApplyLayer(pipe, dir, aopts);
   if (!stats) return std::move(stats).error();
   // Drain what follows the tar's end-of-archive blocks so the digests cover

@@ -356,6 +356,58 @@ TEST_F(ApplyTest, ReplacesEntriesOfADifferentType) {
   EXPECT_EQ(fs::read_symlink(P("keep/old")), "elsewhere");
 }
 
+// The create-first fast path: modes the umask would cut and setuid bits still come out
+// exact, ours-as-created owners are still right under a setgid directory, and a directory
+// swapped for a symlink inside one tar is resolved anew (the cached parent is not reused).
+TEST_F(ApplyTest, CreateFirstKeepsModesOwnersAndResolution) {
+  if (IsRoot()) {
+    ASSERT_TRUE(MakeDirs(P("shared")));
+    ASSERT_EQ(chown(P("shared").c_str(), 0, 50), 0);
+    ASSERT_EQ(chmod(P("shared").c_str(), 02775), 0);
+  }
+  RawEntry open_file;
+  open_file.name = "m/open";
+  open_file.data = "o";
+  open_file.mode = 0666;  // cut to 0644 by umask 022 at creation
+  RawEntry suid;
+  suid.name = "m/suid";
+  suid.data = "s";
+  suid.mode = 04755;
+  suid.uid = 7;
+  RawEntry plain;
+  plain.name = "m/plain";
+  plain.data = "p";
+  plain.mode = 0640;
+  RawEntry in_shared;
+  in_shared.name = "shared/f";
+  in_shared.data = "g";
+  in_shared.mode = 0644;  // 0:0 in the tar, but the setgid dir would give it group 50
+  TarBuilder b;
+  b.Dir("m/").Add(open_file).Add(suid).Add(plain).Add(in_shared);
+  b.Dir("d/").File("d/a", "in dir").Symlink("d", "m").File("d/b", "through link");
+  b.File("m/plain", "replaced");
+  ASSERT_TRUE(MakeDirs(P("elsewhere")));
+  auto r = Apply(b.Finish());
+  ASSERT_TRUE(r) << r.error().message;
+  struct stat st;
+  ASSERT_EQ(lstat(P("m/open").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0666u);
+  ASSERT_EQ(lstat(P("m/plain").c_str(), &st), 0);
+  EXPECT_EQ(Read("m/plain"), "replaced");
+  EXPECT_TRUE(r->replaced);
+  if (IsRoot()) {
+    ASSERT_EQ(lstat(P("m/suid").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 04755u);
+    EXPECT_EQ(st.st_uid, 7u);
+    ASSERT_EQ(lstat(P("shared/f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_gid, 0u);
+  }
+  // "d" became a symlink to m: d/b lands in m, and d/a went with the removed directory.
+  EXPECT_EQ(fs::read_symlink(P("d")), "m");
+  EXPECT_EQ(Read("m/b"), "through link");
+  EXPECT_FALSE(Exists(P("m/a")));
+}
+
 TEST_F(ApplyTest, TruncatedAndCorruptLayersFail) {
   TarBuilder b;
   b.File("big", std::string(100000, 'b'));
