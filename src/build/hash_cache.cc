@@ -50,14 +50,17 @@ Result<std::unique_ptr<HashCache>> HashCache::Open(std::string dir) {
   c->dir_ = std::move(dir);
   auto data = ReadFile(c->dir_ + "/hashcache", size_t{1} << 30);
   if (!data) return c;  // missing or unreadable: start empty
-  std::string_view in = *data;
+  c->data_ = std::move(*data);
+  std::string_view in = c->data_;
   if (in.substr(0, kMagic.size()) != kMagic) return c;
   in.remove_prefix(kMagic.size());
+  // A record is the path plus 68 bytes; paths run 20-60 bytes.
+  c->entries_.reserve(in.size() / 100 + 16);
   while (!in.empty()) {
     uint32_t len = 0;
     Entry e;
     if (!Get(in, &len) || in.size() < len) break;
-    std::string path(in.substr(0, len));
+    std::string_view path = in.substr(0, len);
     in.remove_prefix(len);
     if (!Get(in, &e.size) || !Get(in, &e.mtime_ns) || !Get(in, &e.ctime_ns) || !Get(in, &e.ino) ||
         !Get(in, &e.mode) || in.size() < 32) {
@@ -66,7 +69,7 @@ Result<std::unique_ptr<HashCache>> HashCache::Open(std::string dir) {
     }
     std::memcpy(e.sha256, in.data(), 32);
     in.remove_prefix(32);
-    c->entries_[std::move(path)] = e;
+    c->entries_.insert_or_assign(path, e);
   }
   return c;
 }
@@ -103,7 +106,11 @@ Result<digest::Digest> HashCache::FileDigest(int dirfd, const char* name, const 
   }
   key.used = true;
   std::lock_guard lock(mu_);
-  entries_[path] = key;
+  if (auto it = entries_.find(path); it != entries_.end()) {
+    it->second = key;
+  } else {
+    entries_.emplace(added_keys_.emplace_back(path), key);
+  }
   dirty_ = true;
   return d;
 }

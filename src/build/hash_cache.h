@@ -6,9 +6,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "digest/digest.h"
@@ -54,7 +56,11 @@ class HashCache {
   };
   std::string dir_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
+  // Keys are views into the loaded file (data_) or into added_keys_ for paths hashed since:
+  // loading 10,000 entries then costs no allocation per key.
+  std::string data_;
+  std::deque<std::string> added_keys_;
+  std::unordered_map<std::string_view, Entry> entries_;
   bool dirty_ = false;
   std::atomic<uint64_t> files_read_{0};
 };

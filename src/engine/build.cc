@@ -140,6 +140,10 @@ class Builder {
   Builder(Store& s, const BuildOptions& o) : s_(s), o_(o) {}
 
   Result<BuildResult> Run() {
+    // The context's hash cache loads while the store opens and the Dockerfile is planned.
+    hash_cache_load_ = std::async(std::launch::async, [dir = s_.root() + "/build"] {
+      return build::HashCache::Open(dir);
+    });
     STRATA_ASSIGN_OR_RETURN(StoreLock lock, s_.Shared());
     STRATA_ASSIGN_OR_RETURN(snaps_, s_.snapshots());
     if (snaps_->Driver() != "overlay") {
@@ -223,6 +227,27 @@ class Builder {
   }
 
   // --- context and plan ------------------------------------------------------
+  // The checksum of a selection of the context, computed once per build: `COPY . /src` in
+  // one stage and `COPY . /app` in another walk the context once (the second waits for the
+  // first when both ask at the same time).
+  Result<digest::Digest> ContextChecksum(const build::CopyRequest& req) {
+    std::string key = ojson{req.sources, req.excludes, req.parents, req.is_add}.dump();
+    std::shared_future<Result<digest::Digest>> sum;
+    std::optional<std::promise<Result<digest::Digest>>> mine;
+    {
+      std::lock_guard<std::mutex> l(context_sums_mu_);
+      auto it = context_sums_.find(key);
+      if (it == context_sums_.end()) {
+        sum = mine.emplace().get_future().share();
+        context_sums_.emplace(key, sum);
+      } else {
+        sum = it->second;
+      }
+    }
+    if (mine) mine->set_value(build::ChecksumSources(ContextSource(), req));
+    return sum.get();
+  }
+
   build::CopySource ContextSource() {
     return build::CopySource{o_.context_dir, &ignore_, hash_cache_.get(), true};
   }
@@ -256,7 +281,7 @@ class Builder {
   }
 
   Status LoadContext() {
-    STRATA_ASSIGN_OR_RETURN(hash_cache_, build::HashCache::Open(s_.root() + "/build"));
+    STRATA_ASSIGN_OR_RETURN(hash_cache_, hash_cache_load_.get());
     if (o_.context_stream) STRATA_TRY(ReceiveContext());
     if (!o_.context_dir.empty()) {
       struct stat st;
@@ -632,11 +657,10 @@ class Builder {
           STRATA_ASSIGN_OR_RETURN(auto src, SourceOf(step.sources[src_i++]));
           mj.push_back(src.second);
         } else if (m.type == dockerfile::MountType::kBind) {
-          build::CopySource cs = ContextSource();
           build::CopyRequest req;
           req.sources = {m.source.empty() ? "." : m.source};
           req.dest = "/";
-          STRATA_ASSIGN_OR_RETURN(auto sum, build::ChecksumSources(cs, req));
+          STRATA_ASSIGN_OR_RETURN(auto sum, ContextChecksum(req));
           mj.push_back(sum.str());
         }
         in.push_back(mj);
@@ -654,7 +678,7 @@ class Builder {
         in.push_back(src.second);
         in.push_back(req.sources);
       } else {
-        STRATA_ASSIGN_OR_RETURN(auto sum, build::ChecksumSources(ContextSource(), req));
+        STRATA_ASSIGN_OR_RETURN(auto sum, ContextChecksum(req));
         in.push_back(sum.str());
       }
     } else {
@@ -1017,6 +1041,9 @@ class Builder {
 
   Store& s_;
   BuildOptions o_;  // a copy: a context from stdin replaces context_dir
+  std::future<Result<std::unique_ptr<build::HashCache>>> hash_cache_load_;
+  std::mutex context_sums_mu_;
+  std::map<std::string, std::shared_future<Result<digest::Digest>>> context_sums_;
   TempDir stdin_context_;
   snapshot::Snapshotter* snaps_ = nullptr;
   std::string dockerfile_path_;
