@@ -22,7 +22,8 @@
 # is involved and no tool pulls while timed. Before every timed build: `sync; echo 1 >
 # /proc/sys/vm/drop_caches`. Cold resets the tool's cache first (not timed): strata and
 # buildah get a fresh root with the base loaded; docker: `image rm` of both results and
-# `builder prune -af`. BuildKit runs with --network=none (the private dockerd has
+# `builder prune -af`. strata gets the same --network=none as BuildKit (STRATA_NETWORK=default
+# measures its own pasta networking instead). BuildKit runs with --network=none (the private dockerd has
 # --bridge=none); buildah with --runtime=runc --layers --pull=never. Each build writes its
 # image ID (--iidfile); the script checks that the no-op rebuild gives the cold build's ID and
 # that the one-file rebuild gives a new one.
@@ -132,8 +133,8 @@ reset_tool() {  # cold state for $1, not timed
 
 build_cmd() {  # the timed command for tool $1, image ID into $2
   case $1 in
-    strata) echo "$strata" --root "$work/strata" build --progress=plain --iidfile "$2" \
-      -t bench/strata:latest "$ctx" ;;
+    strata) echo "$strata" --root "$work/strata" build --progress=plain \
+      --network="${STRATA_NETWORK:-none}" --iidfile "$2" -t bench/strata:latest "$ctx" ;;
     buildkit) echo env DOCKER_BUILDKIT=1 "$docker_cli" build --progress=plain --network=none \
       --iidfile "$2" -t bench/buildkit:latest "$ctx" ;;
     legacy) echo env DOCKER_BUILDKIT=0 "$docker_cli" build --iidfile "$2" \

@@ -40,6 +40,8 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx);
 void RegisterRegistryCommands(CLI::App& app, Context& ctx);
 // build and the Dockerfile debug commands (commands/build.cc).
 void RegisterBuildCommands(CLI::App& app, Context& ctx);
+// builder prune (commands/builder.cc).
+void RegisterBuilderCommands(CLI::App& app, Context& ctx);
 
 // The command groups and the top-level commands each registers; main picks the
 // group of the command named on the line. Tested against the registrations.

@@ -84,7 +84,7 @@ class DockerFormatter : public CLI::Formatter {
     if (auto it = Usages().find(app); it != Usages().end()) info = &it->second;
     auto subs = app->get_subcommands([](const CLI::App* s) { return !s->get_name().empty(); });
     std::string usage = info ? info->usage : (subs.empty() ? "[OPTIONS]" : "COMMAND");
-    out << "Usage:  " << CommandPath(app) << " " << usage << "\n\n"
+    out << "Usage:  " << CommandPath(app) << (usage.empty() ? "" : " ") << usage << "\n\n"
         << app->get_description() << "\n";
     if (info && !info->aliases.empty()) out << "\nAliases:\n  " << info->aliases << "\n";
     if (!subs.empty()) {

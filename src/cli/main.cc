@@ -43,6 +43,7 @@ const std::vector<CommandGroup>& CommandGroups() {
       {Whole<RegisterSystemCommands>, {"version", "info", "system"}},
       {Whole<RegisterRegistryCommands>, {"pull", "push", "login", "logout"}},
       {Whole<RegisterBuildCommands>, {"build", "dockerfile"}},
+      {Whole<RegisterBuilderCommands>, {"builder"}},
   };
   return groups;
 }

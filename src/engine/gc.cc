@@ -72,6 +72,36 @@ Result<GcReport> CollectGarbage(Store& s) {
   return report;
 }
 
+Result<BuildCachePruneReport> PruneBuildCache(Store& s, const BuildCachePruneOptions& o) {
+  BuildCachePruneReport report;
+  {
+    STRATA_ASSIGN_OR_RETURN(StoreLock lock, s.Exclusive());
+    auto& md = s.metadata();
+    STRATA_ASSIGN_OR_RETURN(auto rows, md.ListCache());  // least recently used first
+    uint64_t total = 0;
+    for (const auto& r : rows) total += static_cast<uint64_t>(r.size);
+    STRATA_ASSIGN_OR_RETURN(auto tx, s.db().Begin());
+    for (const auto& r : rows) {
+      if (o.until_ns && r.last_used * 1000000000 >= *o.until_ns) continue;
+      if (o.keep_bytes && total <= *o.keep_bytes) break;
+      STRATA_TRY(md.DeleteCache(r.key));
+      total -= static_cast<uint64_t>(r.size);
+      report.removed.push_back(r.key);
+    }
+    STRATA_TRY(tx.Commit());
+    if (o.all) {
+      for (const char* sub : {"/build/cache-mounts", "/build/hashcache"}) {
+        std::string p = s.root() + sub;
+        report.reclaimed_bytes += DiskUsage(p);
+        STRATA_TRY(RemoveAll(p));
+      }
+    }
+  }
+  STRATA_ASSIGN_OR_RETURN(GcReport gc, CollectGarbage(s));
+  report.reclaimed_bytes += gc.reclaimed_bytes;
+  return report;
+}
+
 Result<std::vector<std::string>> CheckStore(Store& s, bool verify_blobs) {
   STRATA_ASSIGN_OR_RETURN(auto problems, s.db().Check());
   auto& md = s.metadata();

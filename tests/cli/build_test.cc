@@ -298,6 +298,51 @@ TEST_F(BuildTest, ContextFromStdin) {
   EXPECT_EQ(env_.Shell("ls -A " + env_.root() + "/tmp").out, "");
 }
 
+// builder prune forgets the cache records (the next build runs every step) but never a layer an
+// image holds; once nothing holds them, -a gives the space back, cache mounts included.
+TEST_F(BuildTest, BuilderPruneForgetsCacheAndReturnsTheSpace) {
+  std::string ctx = Context("bp", {{"Dockerfile",
+                                    "FROM bb\nRUN echo hi > /x\n"
+                                    "RUN --mount=type=cache,target=/c echo c > /c/f\n"}});
+  ASSERT_FALSE(BuildId("--network=none -t bp " + ctx).empty());
+  RunResult r;
+  BuildId("--network=none -t bp " + ctx, &r);
+  EXPECT_EQ(Cached(r.err, "RUN echo hi > /x"), true) << r.err;
+
+  // Declined: nothing happens, and the total is printed as docker's CLI does.
+  std::string no = env_.dir() + "/no";
+  WriteText(no, "n\n");
+  r = env_.Run("builder prune", no);
+  EXPECT_EQ(r.out,
+            "WARNING! This will remove all dangling build cache. Are you sure you want to "
+            "continue? [y/N] Total reclaimed space: 0B\n");
+  r = env_.Run("builder prune -f --filter foo=bar");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err,
+            "Error response from daemon: failed to prune build cache: Invalid filter 'foo'\n");
+  // Records used within the last day stay.
+  r = env_.Run("builder prune -f --filter until=24h");
+  EXPECT_EQ(r.out, "Total reclaimed space: 0B\n");
+  // Keeping more than the cache holds keeps everything.
+  EXPECT_EQ(env_.Run("builder prune -f --keep-storage 1g").out, "Total reclaimed space: 0B\n");
+
+  r = env_.Run("builder prune -f");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Deleted build cache objects:\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\n\nTotal reclaimed space: 0B\n"), std::string::npos) << r.out;
+  // The image keeps its layers: it still saves, and the next build runs its steps again.
+  EXPECT_EQ(env_.Run("save -o " + env_.dir() + "/bp.tar bp").rc, 0);
+  EXPECT_FALSE(BuildId("--network=none -t bp " + ctx, &r).empty());
+  EXPECT_EQ(Cached(r.err, "RUN echo hi > /x"), false) << r.err;
+
+  ASSERT_EQ(env_.Run("rmi bp").rc, 0);
+  r = env_.Run("builder prune -af");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out.find("Total reclaimed space: 0B"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(env_.root() + "/build/cache-mounts"));
+  EXPECT_EQ(Trim(env_.Run("system check").out), "store is consistent");
+}
+
 // docker: BuildKit numbers only FROM and the filesystem steps: [1/4] FROM, [2/4] WORKDIR,
 // [3/4] COPY, [4/4] RUN (ENV and CMD make no vertex and are not counted).
 TEST_F(BuildTest, ProgressCountsOnlyFilesystemSteps) {

@@ -11,7 +11,7 @@ namespace {
 
 TEST(HelpTest, MatchesDockersWordForWordWhereTheFlagsAgree) {
   StrataEnv env;
-  for (const char* cmd : {"tag", "import", "version"}) {
+  for (const char* cmd : {"tag", "import", "version", "builder prune"}) {
     std::string want =
         Slurp(std::string(STRATA_TESTDATA) + "/docker/help/" + std::string(cmd) + ".txt");
     ASSERT_FALSE(want.empty()) << cmd;

@@ -15,6 +15,7 @@
 #include "build/dockerfile/go_compat.h"
 #include "cli/context.h"
 #include "cli/help.h"
+#include "cli/prune.h"
 #include "engine/docker_json.h"
 #include "engine/gc.h"
 #include "engine/timefmt.h"
@@ -61,58 +62,6 @@ Status PrintRows(const std::string& fmt, const Json& header, const std::vector<J
   if (!out) return out.error();
   Out(*out);
   return Ok();
-}
-
-// --filter key=value pairs, validated against the keys a command accepts.
-Result<std::multimap<std::string, std::string>> ParseFilters(const std::vector<std::string>& in,
-                                                             const std::set<std::string>& keys) {
-  std::multimap<std::string, std::string> out;
-  for (auto& f : in) {
-    auto eq = f.find('=');
-    if (eq == std::string::npos) {
-      return InvalidArgument("bad format of filter (expected name=value)");
-    }
-    std::string k = f.substr(0, eq);
-    if (!keys.count(k)) return InvalidArgument("Invalid filter '" + k + "'");
-    out.emplace(k, f.substr(eq + 1));
-  }
-  return out;
-}
-
-// docker's filter timestamps (api/types/time.GetTimestamp): a Go duration
-// ("90m", "1.5h") counted back from now, RFC 3339, a date, or unix seconds.
-Result<int64_t> ParseTimestamp(const std::string& v, int64_t now_ns) {
-  if (auto t = engine::ParseRfc3339(v)) return *t;
-  if (auto t = engine::ParseRfc3339(v + "Z")) return *t;           // 2006-01-02T15:04:05
-  if (auto t = engine::ParseRfc3339(v + "T00:00:00Z")) return *t;  // 2006-01-02
-  char* end = nullptr;
-  double n = std::strtod(v.c_str(), &end);
-  if (end != v.c_str() && *end == '\0') return static_cast<int64_t>(n * 1e9);  // unix seconds
-  // Go durations: sequences of number+unit.
-  double total_s = 0;
-  const char* p = v.c_str();
-  if (!*p) return InvalidArgument("invalid timestamp \"\"");
-  while (*p) {
-    double x = std::strtod(p, &end);
-    if (end == p)
-      return InvalidArgument("failed to parse value as time or duration: \"" + v + "\"");
-    std::string unit;
-    while (*end &&
-           (std::isalpha(static_cast<unsigned char>(*end)) || *end == '\xc2' || *end == '\xb5'))
-      unit += *end++;
-    double mult = unit == "h"    ? 3600
-                  : unit == "m"  ? 60
-                  : unit == "s"  ? 1
-                  : unit == "ms" ? 1e-3
-                  : unit == "us" ? 1e-6
-                  : unit == "ns" ? 1e-9
-                                 : -1;
-    if (mult < 0)
-      return InvalidArgument("failed to parse value as time or duration: \"" + v + "\"");
-    total_s += x * mult;
-    p = end;
-  }
-  return now_ns - static_cast<int64_t>(total_s * 1e9);
 }
 
 // label=KEY / label=KEY=VALUE (and label!= for prune) against an image's labels.
@@ -638,15 +587,12 @@ void RegisterPrune(CLI::App& parent, Context& ctx) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   c->add_flag("-f,--force", o->force, "Do not prompt for confirmation");
   c->callback([o, &ctx] {
-    if (!o->force) {
-      std::fputs(o->all ? "WARNING! This will remove all images without at least one container "
-                          "associated to them.\nAre you sure you want to continue? [y/N] "
+    if (!o->force &&
+        !Confirm(o->all ? "WARNING! This will remove all images without at least one container "
+                          "associated to them.\nAre you sure you want to continue?"
                         : "WARNING! This will remove all dangling images.\nAre you sure you want "
-                          "to continue? [y/N] ",
-                 stdout);
-      std::fflush(stdout);
-      char buf[16] = {0};
-      if (!std::fgets(buf, sizeof buf, stdin) || (buf[0] != 'y' && buf[0] != 'Y')) return;
+                          "to continue?")) {
+      return;
     }
     auto s = ctx.Store();
     if (!s) return ctx.Fail(s.error());

@@ -6,6 +6,7 @@
 
 #include "cli/context.h"
 #include "cli/help.h"
+#include "cli/prune.h"
 #include "engine/gc.h"
 #include "format/table.h"
 #include "format/template.h"
@@ -130,15 +131,10 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
     auto* c = sys->add_subcommand("prune", "Remove unused data");
     c->add_flag("-f,--force", *force, "Do not prompt for confirmation");
     c->callback([force, &ctx] {
-      if (!*force) {
-        std::fputs(
-            "WARNING! This will remove all data no image references (layers, blobs and "
-            "leftovers of interrupted operations).\nAre you sure you want to continue? "
-            "[y/N] ",
-            stdout);
-        std::fflush(stdout);
-        char buf[16] = {0};
-        if (!std::fgets(buf, sizeof buf, stdin) || (buf[0] != 'y' && buf[0] != 'Y')) return;
+      if (!*force && !Confirm("WARNING! This will remove all data no image references (layers, "
+                              "blobs and leftovers of interrupted operations).\nAre you sure "
+                              "you want to continue?")) {
+        return;
       }
       auto s = ctx.Store();
       if (!s) return ctx.Fail(s.error());
