@@ -10,7 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "archive/apply.h"
 #include "archive/compression.h"
@@ -402,6 +406,41 @@ class Walker {
     return v.Leaf(Entry{rel, m_.resolved, parent->get(), name.c_str(), m_.st});
   }
 
+  // Run for a directory match, its top-level entries split into `parts` runs of consecutive
+  // names, each walked by visit(part, visitor-maker) on its own thread; `root` gets the
+  // match's own EnterDir/LeaveDir. The parts together visit exactly what Run visits, in the
+  // same order when read part after part.
+  Status RunSplit(Visitor& root, std::vector<std::unique_ptr<Visitor>>& parts,
+                  const std::function<void()>& before_leave) {
+    auto fd = OpenInRoot(s_.root.get(), m_.resolved, O_RDONLY | O_DIRECTORY);
+    if (!fd) return std::move(fd).error().Wrap("open source /" + m_.resolved);
+    std::string rel;
+    Entry e{rel, m_.resolved, -1, "", m_.st};
+    STRATA_TRY(root.EnterDir(e, fd->get()));
+    auto names = SortedNames(fd->get());
+    if (!names) return std::move(names).error().Wrap("read directory /" + m_.resolved);
+    std::vector<Status> results(parts.size());
+    std::vector<std::thread> threads;
+    size_t per = (names->size() + parts.size() - 1) / std::max<size_t>(parts.size(), 1);
+    for (size_t p = 0; p < parts.size(); ++p) {
+      size_t begin = std::min(names->size(), p * per), end = std::min(names->size(), begin + per);
+      auto work = [&, p, begin, end] {
+        for (size_t i = begin; i < end && results[p]; ++i) {
+          results[p] = Child(*parts[p], fd->get(), (*names)[i], rel, m_.resolved);
+        }
+      };
+      if (p + 1 == parts.size()) {
+        work();  // the last part on this thread
+      } else {
+        threads.emplace_back(work);
+      }
+    }
+    for (auto& t : threads) t.join();
+    for (auto& r : results) STRATA_TRY(r);
+    before_leave();
+    return root.LeaveDir(e, fd->get());
+  }
+
  private:
   enum class Keep { kYes, kNo, kMaybe };  // kMaybe: an excluded dir that may hold included paths
 
@@ -445,31 +484,32 @@ class Walker {
   Status Children(Visitor& v, int fd, const std::string& rel, const std::string& src_rel) {
     auto names = SortedNames(fd);
     if (!names) return std::move(names).error().Wrap("read directory /" + src_rel);
-    for (const auto& n : *names) {
-      struct stat st;
-      if (::fstatat(fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT) continue;  // removed meanwhile
-        return ErrnoError("lstat /" + JoinRel(src_rel, n));
-      }
-      std::string crel = JoinRel(rel, n), csrc = JoinRel(src_rel, n);
-      Keep k = Decide(crel, csrc, st);
-      if (k == Keep::kNo) continue;
-      Entry e{crel, csrc, fd, n.c_str(), st};
-      if (!S_ISDIR(st.st_mode)) {
-        STRATA_TRY(v.Leaf(e));
-        continue;
-      }
-      UniqueFd c(::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!c) return ErrnoError("open /" + csrc);
-      if (k == Keep::kMaybe) {
-        STRATA_ASSIGN_OR_RETURN(bool any, AnyIncluded(c.get(), crel, csrc));
-        if (!any) continue;
-      }
-      STRATA_TRY(v.EnterDir(e, c.get()));
-      STRATA_TRY(Children(v, c.get(), crel, csrc));
-      STRATA_TRY(v.LeaveDir(e, c.get()));
-    }
+    for (const auto& n : *names) STRATA_TRY(Child(v, fd, n, rel, src_rel));
     return Ok();
+  }
+
+  // One entry of a directory and, for a directory, everything under it.
+  Status Child(Visitor& v, int fd, const std::string& n, const std::string& rel,
+               const std::string& src_rel) {
+    struct stat st;
+    if (::fstatat(fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return Ok();  // removed meanwhile
+      return ErrnoError("lstat /" + JoinRel(src_rel, n));
+    }
+    std::string crel = JoinRel(rel, n), csrc = JoinRel(src_rel, n);
+    Keep k = Decide(crel, csrc, st);
+    if (k == Keep::kNo) return Ok();
+    Entry e{crel, csrc, fd, n.c_str(), st};
+    if (!S_ISDIR(st.st_mode)) return v.Leaf(e);
+    UniqueFd c(::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!c) return ErrnoError("open /" + csrc);
+    if (k == Keep::kMaybe) {
+      STRATA_ASSIGN_OR_RETURN(bool any, AnyIncluded(c.get(), crel, csrc));
+      if (!any) return Ok();
+    }
+    STRATA_TRY(v.EnterDir(e, c.get()));
+    STRATA_TRY(Children(v, c.get(), crel, csrc));
+    return v.LeaveDir(e, c.get());
   }
 
   const State& s_;
@@ -480,12 +520,15 @@ class Walker {
 
 class ChecksumVisitor : public Visitor {
  public:
-  ChecksumVisitor(const State& s, digest::Hasher& h) : s_(s), h_(h) {}
+  // Records go to `out`, which the caller hashes (and may flush) in walk order.
+  ChecksumVisitor(const State& s, std::string& out) : s_(s), out_(&out) {}
+  void Redirect(std::string& out) { out_ = &out; }
 
   Status Leaf(const Entry& e) override {
     Record(e);
     if (S_ISREG(e.st.st_mode)) {
       if (e.st.st_nlink > 1) {
+        saw_hardlink_ = true;
         auto [it, fresh] = links_.try_emplace({e.st.st_dev, e.st.st_ino}, e.rel);
         Str(fresh ? std::string() : it->second);
         if (!fresh) return Ok();
@@ -522,9 +565,12 @@ class ChecksumVisitor : public Visitor {
 
   void Str(std::string_view s) {
     Num(s.size());
-    h_.Update(s.data(), s.size());
+    out_->append(s.data(), s.size());
   }
-  void Num(uint64_t v) { h_.Update(&v, sizeof(v)); }
+  void Num(uint64_t v) { out_->append(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  // A file with several links was seen: its record depends on which name came first in the
+  // whole walk, which a part of a split walk cannot know.
+  bool saw_hardlink() const { return saw_hardlink_; }
 
  private:
   void Record(const Entry& e) {
@@ -536,8 +582,9 @@ class ChecksumVisitor : public Visitor {
     }
   }
   const State& s_;
-  digest::Hasher& h_;
+  std::string* out_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  bool saw_hardlink_ = false;
 };
 
 // ---- copy --------------------------------------------------------------------------------------
@@ -843,10 +890,45 @@ std::string CopyDestination(const std::string& workdir, const std::string& dest)
   return out;
 }
 
+namespace {
+
+// Checksum records of one directory match, walked in two parts on two threads (the walk of a
+// 10,000-file context is stat and hash-cache work that splits cleanly). Falls back to one
+// sequential walk when a part saw a hardlinked file.
+Status ChecksumMatch(const State& s, const Match& m, std::string& out) {
+  Walker w(s, m);
+  if (s.src.split_walk && S_ISDIR(m.st.st_mode) && std::thread::hardware_concurrency() > 1) {
+    std::string enter, a, b, leave;
+    ChecksumVisitor root(s, enter);
+    std::vector<std::unique_ptr<Visitor>> parts;
+    parts.push_back(std::make_unique<ChecksumVisitor>(s, a));
+    parts.push_back(std::make_unique<ChecksumVisitor>(s, b));
+    STRATA_TRY(w.RunSplit(root, parts, [&] { root.Redirect(leave); }));
+    bool linked = false;
+    for (auto& p : parts) linked |= static_cast<ChecksumVisitor&>(*p).saw_hardlink();
+    if (!linked) {
+      out += enter;
+      out += a;
+      out += b;
+      out += leave;
+      return Ok();
+    }
+  }
+  ChecksumVisitor v(s, out);
+  return w.Run(v);
+}
+
+}  // namespace
+
 Result<digest::Digest> ChecksumSources(const CopySource& src, const CopyRequest& req) {
   STRATA_ASSIGN_OR_RETURN(State s, MakeState(src, req));
   digest::Hasher h;
-  ChecksumVisitor v(s, h);
+  std::string records;
+  ChecksumVisitor v(s, records);
+  auto flush = [&] {
+    h.Update(records.data(), records.size());
+    records.clear();
+  };
   for (const auto& source : req.sources) {
     v.Str("source");
     v.Str(source);
@@ -855,11 +937,12 @@ Result<digest::Digest> ChecksumSources(const CopySource& src, const CopyRequest&
       v.Str("match");
       v.Str(m.rel);
       v.Str(m.dest_rel);
-      ChecksumVisitor mv(s, h);  // hardlink groups are per match, as the copy keeps them
-      Walker w(s, m);
-      STRATA_TRY(w.Run(mv));
+      // Hardlink groups are per match, as the copy keeps them.
+      STRATA_TRY(ChecksumMatch(s, m, records));
+      flush();
     }
   }
+  flush();
   return h.Sum();
 }
 

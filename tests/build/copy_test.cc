@@ -415,6 +415,45 @@ TEST_F(CopyTest, Excludes) {
   EXPECT_EQ(*before, *after);
 }
 
+// The checksum walk split over two threads gives the sequential walk's digest: with ignored
+// and re-included paths, symlinks, nested and empty directories, and with hardlinks (which
+// make it fall back to one walk).
+TEST_F(CopyTest, SplitChecksumWalkMatchesTheSequentialOne) {
+  for (int i = 0; i < 9; ++i) {
+    std::string d = ctx_ + "/d" + std::to_string(i);
+    ASSERT_TRUE(MakeDirs(d + "/sub/deeper"));
+    ASSERT_TRUE(MakeDirs(d + "/empty"));
+    WriteFile(d + "/f.txt", "f" + std::to_string(i));
+    WriteFile(d + "/sub/g.log", "g");
+    WriteFile(d + "/sub/deeper/h", std::string(1000 + i, 'h'));
+    ASSERT_EQ(::symlink("../f.txt", (d + "/sub/link").c_str()), 0);
+  }
+  WriteFile(ctx_ + "/top.txt", "top");
+  WriteFile(ctx_ + "/.dockerignore", "**/*.log\nd3\n!d3/sub/deeper\n");
+  auto sums = [&](const std::string& source) {
+    std::vector<digest::Digest> out;
+    for (bool split : {false, true}) {
+      auto c = Context::Open(ctx_, "", nullptr);
+      EXPECT_TRUE(c);
+      CopySource src = c->Source();
+      src.split_walk = split;
+      auto sum = ChecksumSources(src, Req({source}, "/out/"));
+      EXPECT_TRUE(sum) << sum.error().message;
+      out.push_back(sum ? *sum : digest::Digest());
+    }
+    return out;
+  };
+  auto a = sums(".");
+  EXPECT_EQ(a[0], a[1]);
+  auto b = sums("d1");
+  EXPECT_EQ(b[0], b[1]);
+  EXPECT_NE(a[0], b[0]);
+  ASSERT_EQ(::link((ctx_ + "/d0/f.txt").c_str(), (ctx_ + "/d8/f2.txt").c_str()), 0);
+  auto c = sums(".");
+  EXPECT_EQ(c[0], c[1]);
+  EXPECT_NE(c[0], a[0]);
+}
+
 TEST_F(CopyTest, Parents) {
   ASSERT_TRUE(MakeDirs(ctx_ + "/x/y"));
   ASSERT_TRUE(MakeDirs(ctx_ + "/z"));
