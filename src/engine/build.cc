@@ -12,7 +12,9 @@
 #include <set>
 #include <thread>
 
+#include "archive/compression.h"
 #include "archive/diff.h"
+#include "archive/tar_split.h"
 #include "build/copy.h"
 #include "build/dockerfile/dockerignore.h"
 #include "build/dockerfile/plan.h"
@@ -141,9 +143,8 @@ class Builder {
 
   Result<BuildResult> Run() {
     // The context's hash cache loads while the store opens and the Dockerfile is planned.
-    hash_cache_load_ = std::async(std::launch::async, [dir = s_.root() + "/build"] {
-      return build::HashCache::Open(dir);
-    });
+    hash_cache_load_ = std::async(
+        std::launch::async, [dir = s_.root() + "/build"] { return build::HashCache::Open(dir); });
     STRATA_ASSIGN_OR_RETURN(StoreLock lock, s_.Shared());
     STRATA_ASSIGN_OR_RETURN(snaps_, s_.snapshots());
     if (snaps_->Driver() != "overlay") {
@@ -224,6 +225,42 @@ class Builder {
     char buf[32];
     snprintf(buf, sizeof buf, "%.1fs", s);
     return buf;
+  }
+
+  // --- layers ----------------------------------------------------------------
+  struct StoredLayerTar {
+    archive::LayerTar tar;
+    std::string blob_digest;               // the uncompressed tar's digest: the diff ID
+    std::optional<std::string> tar_split;  // set: the tar itself is not stored
+  };
+
+  // A step's layer is kept as its tar-split (headers and file order, archive/tar_split.h):
+  // save and push rebuild the tar from it and the committed snapshot, checked against the diff
+  // ID, as for loaded layers. So a COPY of 100 MB writes its files once, not also a 100 MB
+  // tar. A tree the split cannot describe gets its tar stored as a blob instead.
+  Result<StoredLayerTar> StoreLayerTar(const std::string& upper,
+                                       const archive::TarTreeOptions& to) {
+    StoredLayerTar out;
+    {
+      STRATA_ASSIGN_OR_RETURN(auto split_blob, s_.content().Ingest());
+      STRATA_ASSIGN_OR_RETURN(
+          auto zstd, archive::NewCompressingWriter(split_blob, archive::Compression::kZstd));
+      archive::TarSplitWriter split(*zstd);
+      STRATA_ASSIGN_OR_RETURN(out.tar, archive::WriteLayerTar(upper, split, to));
+      STRATA_TRY(split.Finish());
+      if (split.ok() && split.tar_size() == out.tar.size) {
+        STRATA_TRY(zstd->Close());
+        STRATA_ASSIGN_OR_RETURN(digest::Digest d, split_blob.Commit());
+        out.tar_split = d.str();
+        out.blob_digest = out.tar.diff_id.str();
+        return out;
+      }
+    }
+    STRATA_ASSIGN_OR_RETURN(auto blob, s_.content().Ingest());
+    STRATA_ASSIGN_OR_RETURN(out.tar, archive::WriteLayerTar(upper, blob, to));
+    STRATA_ASSIGN_OR_RETURN(auto d, blob.Commit());
+    out.blob_digest = d.str();
+    return out;
   }
 
   // --- context and plan ------------------------------------------------------
@@ -575,12 +612,11 @@ class Builder {
     STRATA_TRY(ws.Unmount());
     STRATA_ASSIGN_OR_RETURN(std::string upper, snaps_->Dir(ws.key()));
     // The upper dir becomes the layer: whiteouts and opaque dirs in docker's form.
-    STRATA_ASSIGN_OR_RETURN(auto blob, s_.content().Ingest());
     archive::TarTreeOptions to;
     to.overlay_whiteouts = true;
     if (o_.source_date_epoch) to.clamp_mtime = *o_.source_date_epoch;
-    STRATA_ASSIGN_OR_RETURN(auto tar, archive::WriteLayerTar(upper, blob, to));
-    STRATA_ASSIGN_OR_RETURN(auto blob_digest, blob.Commit());
+    STRATA_ASSIGN_OR_RETURN(StoredLayerTar stored, StoreLayerTar(upper, to));
+    const archive::LayerTar& tar = stored.tar;
     std::string diff_id = tar.diff_id.str();
     std::string chain = ChainIdOf(state.chain, diff_id);
     int64_t size = tar.content_size;
@@ -598,7 +634,8 @@ class Builder {
       rec.diff_id = diff_id;
       rec.parent_chain_id = state.chain;
       rec.size = size;
-      rec.blob_digest = blob_digest.str();
+      rec.blob_digest = stored.blob_digest;
+      rec.tar_split = stored.tar_split;
       rec.blob_media_type = kLayerMediaType;
       rec.blob_size = static_cast<int64_t>(tar.size);
       store::CacheRecord c;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -268,6 +269,33 @@ TEST_F(BuildTest, InspectShowsWhatDockerShows) {
             R"("Env":["PATH=/usr/bin:/bin","GREETING=hi"],"Cmd":["cat","/app/file.txt"],)"
             R"("ArgsEscaped":true,"Image":"","Volumes":null,"WorkingDir":"/app",)"
             R"("Entrypoint":null,"OnBuild":null,"Labels":null})");
+}
+
+// A step's layer is kept as its tar-split, not as a second copy of its files in a tar: no
+// blob is named by the built layer's diff ID, and save still rebuilds the exact tar (the store
+// check reads every layer back against its diff ID; the saved layer extracts to the files).
+TEST_F(BuildTest, BuiltLayersAreStoredAsTarSplits) {
+  std::string ctx = Context("split", {{"Dockerfile",
+                                       "FROM bb\nCOPY big.txt /big.txt\n"
+                                       "RUN rm /bin/ls && ln /big.txt /hard\n"},
+                                      {"big.txt", std::string(200000, 'b')}});
+  ASSERT_FALSE(BuildId("--network=none -t split " + ctx).empty());
+  auto ids = env_.Run("inspect --format '{{range .RootFS.Layers}}{{println .}}{{end}}' split");
+  std::vector<std::string> layers;
+  std::stringstream ss(ids.out);
+  for (std::string l; std::getline(ss, l);) {
+    if (!l.empty()) layers.push_back(l);
+  }
+  ASSERT_EQ(layers.size(), 3u) << ids.out;
+  for (size_t i = 1; i < layers.size(); ++i) {
+    EXPECT_FALSE(
+        std::filesystem::exists(env_.root() + "/content/blobs/sha256/" + layers[i].substr(7)))
+        << layers[i];
+  }
+  EXPECT_EQ(Trim(env_.Run("system check").out), "store is consistent");
+  std::string fs = Rootfs("split");
+  EXPECT_EQ(Slurp(fs + "/big.txt").size(), 200000u);
+  EXPECT_EQ(Slurp(fs + "/hard").size(), 200000u);
 }
 
 // docker build - < Dockerfile: no context; docker build - < ctx.tar.gz: the tar is the context.
