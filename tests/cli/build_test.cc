@@ -336,6 +336,9 @@ TEST_F(BuildTest, BuilderPruneForgetsCacheAndReturnsTheSpace) {
   RunResult r;
   BuildId("--network=none -t bp " + ctx, &r);
   EXPECT_EQ(Cached(r.err, "RUN echo hi > /x"), true) << r.err;
+  // system df counts the two RUN records under Build Cache, all reclaimable.
+  EXPECT_NE(env_.Run("system df").out.find("\nBuild Cache     2         0         "),
+            std::string::npos);
 
   // Declined: nothing happens, and the total is printed as docker's CLI does.
   std::string no = env_.dir() + "/no";
@@ -358,6 +361,8 @@ TEST_F(BuildTest, BuilderPruneForgetsCacheAndReturnsTheSpace) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out.rfind("Deleted build cache objects:\n", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("\n\nTotal reclaimed space: 0B\n"), std::string::npos) << r.out;
+  EXPECT_NE(env_.Run("system df").out.find("\nBuild Cache     0         0         0B        0B\n"),
+            std::string::npos);
   // The image keeps its layers: it still saves, and the next build runs its steps again.
   EXPECT_EQ(env_.Run("save -o " + env_.dir() + "/bp.tar bp").rc, 0);
   EXPECT_FALSE(BuildId("--network=none -t bp " + ctx, &r).empty());

@@ -75,12 +75,25 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
       if (!s) return ctx.Fail(s.error());
       auto imgs = (**s).metadata().ListImages();
       if (!imgs) return ctx.Fail(imgs.error());
-      auto layers = (**s).metadata().AllLayers();
-      if (!layers) return ctx.Fail(layers.error());
-      // As dockerd: SIZE is the unpacked size of every distinct layer; with
-      // no containers yet, all of it is reclaimable.
+      // As dockerd: SIZE is the unpacked size of every distinct layer of an image; with no
+      // containers yet, all of it is reclaimable. Layers only the build cache holds count
+      // under Build Cache.
+      std::map<std::string, int> users;  // chain ID -> images using it
+      std::map<std::string, std::vector<store::LayerRecord>> chains;
       int64_t size = 0;
-      for (auto& l : *layers) size += l.size;
+      for (auto& img : *imgs) {
+        if (!img.top_chain_id) continue;
+        auto chain = (**s).metadata().LayerChain(*img.top_chain_id);
+        if (!chain) return ctx.Fail(chain.error());
+        for (auto& l : *chain) {
+          if (users[l.chain_id]++ == 0) size += l.size;
+        }
+        chains[img.id] = std::move(*chain);
+      }
+      auto cache = (**s).metadata().ListCache();
+      if (!cache) return ctx.Fail(cache.error());
+      int64_t cache_size = 0;
+      for (auto& c : *cache) cache_size += c.size;
       auto reclaim = [](int64_t reclaimable, int64_t total) {
         std::string r = HumanSize(static_cast<double>(reclaimable));
         if (total > 0) r += " (" + std::to_string(100 * reclaimable / total) + "%)";
@@ -89,19 +102,14 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
       std::string t = "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE\n";
       t += "Images\t" + std::to_string(imgs->size()) + "\t0\t" +
            HumanSize(static_cast<double>(size)) + "\t" + reclaim(size, size) + "\n";
-      t += "Containers\t0\t0\t0B\t0B\nLocal Volumes\t0\t0\t0B\t0B\nBuild Cache\t0\t0\t0B\t0B\n";
+      t += "Containers\t0\t0\t0B\t0B\nLocal Volumes\t0\t0\t0B\t0B\n";
+      // No build runs while this reads (it would hold the cache): all of it is reclaimable.
+      t += "Build Cache\t" + std::to_string(cache->size()) + "\t0\t" +
+           HumanSize(static_cast<double>(cache_size)) + "\t" +
+           HumanSize(static_cast<double>(cache_size)) + "\n";
       if (!*verbose) return Out(format::AlignTable(t));
       std::string v =
           "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS\n";
-      std::map<std::string, int> users;  // chain ID -> images using it
-      std::map<std::string, std::vector<store::LayerRecord>> chains;
-      for (auto& img : *imgs) {
-        if (!img.top_chain_id) continue;
-        auto chain = (**s).metadata().LayerChain(*img.top_chain_id);
-        if (!chain) return ctx.Fail(chain.error());
-        for (auto& l : *chain) users[l.chain_id]++;
-        chains[img.id] = std::move(*chain);
-      }
       for (auto& img : *imgs) {
         int64_t shared = 0, unique = 0;
         for (auto& l : chains[img.id]) (users[l.chain_id] > 1 ? shared : unique) += l.size;
@@ -116,14 +124,23 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
              HumanSize(static_cast<double>(shared)) + "\t" +
              HumanSize(static_cast<double>(unique)) + "\t0\n";
       }
+      // Build cache records as docker lists BuildKit's: a short ID, "regular", the layer's
+      // size, and SHARED when an image holds the same layer.
+      std::string b = "CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n";
+      for (auto& c : *cache) {
+        bool shared = c.chain_id && users.count(*c.chain_id);
+        b += c.key.substr(c.key.find(':') + 1, 12) + "\tregular\t" +
+             HumanSize(static_cast<double>(c.size)) + "\t" + CreatedSinceText(c.created_at) + "\t" +
+             CreatedSinceText(c.last_used * 1000000000) + "\t1\t" + (shared ? "true" : "false") +
+             "\n";
+      }
       Out("Images space usage:\n\n" + format::AlignTable(v) +
           "\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE    "
           "  "
           "CREATED   STATUS    NAMES\n\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     "
           "SIZE\n\n"
-          "Build cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE  "
-          "   "
-          "SHARED\n");
+          "Build cache usage: " +
+          HumanSize(static_cast<double>(cache_size)) + "\n\n" + format::AlignTable(b));
     });
   }
   {
