@@ -83,13 +83,13 @@ Result<digest::Digest> HashCache::FileDigest(int dirfd, const char* name, const 
   key.ino = st.st_ino;
   key.mode = st.st_mode;
   {
-    std::lock_guard lock(mu_);
+    std::shared_lock lock(mu_);
     auto it = entries_.find(path);
     if (it != entries_.end()) {
       Entry& e = it->second;
       if (e.size == key.size && e.mtime_ns == key.mtime_ns && e.ctime_ns == key.ctime_ns &&
           e.ino == key.ino && e.mode == key.mode) {
-        e.used = true;
+        std::atomic_ref<bool>(e.used).store(true, std::memory_order_relaxed);
         return digest::Digest::FromSha256Bytes(e.sha256);
       }
     }
@@ -105,7 +105,7 @@ Result<digest::Digest> HashCache::FileDigest(int dirfd, const char* name, const 
     key.sha256[i] = static_cast<unsigned char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
   }
   key.used = true;
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (auto it = entries_.find(path); it != entries_.end()) {
     it->second = key;
   } else {
@@ -116,12 +116,12 @@ Result<digest::Digest> HashCache::FileDigest(int dirfd, const char* name, const 
 }
 
 size_t HashCache::size() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return entries_.size();
 }
 
 Status HashCache::Save() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (dir_.empty() || !dirty_) return Ok();
   if (entries_.size() > kMaxEntries) {
     for (auto it = entries_.begin(); it != entries_.end();) {

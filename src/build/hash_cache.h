@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -55,7 +56,9 @@ class HashCache {
     unsigned char sha256[32];
   };
   std::string dir_;
-  mutable std::mutex mu_;
+  // Lookups (the no-op rebuild's whole work, from two walking threads) share the lock; only
+  // a miss takes it alone.
+  mutable std::shared_mutex mu_;
   // Keys are views into the loaded file (data_) or into added_keys_ for paths hashed since:
   // loading 10,000 entries then costs no allocation per key.
   std::string data_;
