@@ -286,7 +286,10 @@ class Builder {
   }
 
   build::CopySource ContextSource() {
-    return build::CopySource{o_.context_dir, &ignore_, hash_cache_.get(), true};
+    // A context received on stdin lives in a fresh temp dir: its paths never come back, so
+    // remembering their digests would only grow the hash cache.
+    build::HashCache* cache = stdin_context_.path().empty() ? hash_cache_.get() : nullptr;
+    return build::CopySource{o_.context_dir, &ignore_, cache, true};
   }
 
   // docker build -: stdin is spooled to the store's tmp; an archive becomes the context

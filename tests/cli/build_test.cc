@@ -322,8 +322,10 @@ TEST_F(BuildTest, ContextFromStdin) {
   r = env_.Run("build -f - -", df);
   EXPECT_EQ(r.rc, 1);
   EXPECT_EQ(r.err, "invalid argument: can't use stdin for both build context and dockerfile\n");
-  // Nothing of the received contexts is left in the store's tmp.
+  // Nothing of the received contexts is left in the store's tmp, and the hash cache does not
+  // remember their throwaway paths.
   EXPECT_EQ(env_.Shell("ls -A " + env_.root() + "/tmp").out, "");
+  EXPECT_EQ(Slurp(env_.root() + "/build/hashcache").find("/tmp/context-"), std::string::npos);
 }
 
 // builder prune forgets the cache records (the next build runs every step) but never a layer an
