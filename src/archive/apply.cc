@@ -246,7 +246,7 @@ class Applier {
       int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
       UniqueFd f(openat(dirfd, b, flags, mode_at_create ? mode : 0600));
       if (!f && errno == EEXIST) {
-        STRATA_TRY(Replace(dirfd, base, e));
+        STRATA_TRY(Replace(dirfd, base));
         f.reset(openat(dirfd, b, flags, mode_at_create ? mode : 0600));
       }
       if (!f) return ErrnoError("create");
@@ -268,7 +268,7 @@ class Applier {
         struct stat st;
         if (fstatat(dirfd, b, &st, AT_SYMLINK_NOFOLLOW) != 0) return ErrnoError("stat");
         if (!S_ISDIR(st.st_mode)) {
-          STRATA_TRY(Replace(dirfd, base, e));
+          STRATA_TRY(Replace(dirfd, base));
           if (mkdirat(dirfd, b, 0700) != 0) return ErrnoError("mkdir");
         }
       }
@@ -282,7 +282,7 @@ class Applier {
       // Stored verbatim; resolution happens later, in root, never here.
       if (symlinkat(e.linkname.c_str(), dirfd, b) != 0) {
         if (errno != EEXIST) return ErrnoError("symlink");
-        STRATA_TRY(Replace(dirfd, base, e));
+        STRATA_TRY(Replace(dirfd, base));
         if (symlinkat(e.linkname.c_str(), dirfd, b) != 0) return ErrnoError("symlink");
       }
       STRATA_TRY(Chown(dirfd, base, e));
@@ -292,7 +292,7 @@ class Applier {
     // Hardlinks and devices are rare: look first.
     struct stat st;
     if (fstatat(dirfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-      STRATA_TRY(Replace(dirfd, base, e));
+      STRATA_TRY(Replace(dirfd, base));
     } else if (errno != ENOENT) {
       return ErrnoError("stat");
     }
@@ -360,12 +360,11 @@ class Applier {
   }
 
   // Something exists where the entry goes and the entry does not simply merge into it (a
-  // directory over a directory): remove it. The tree changed, so the cached parent goes too.
-  Status Replace(int dirfd, const std::string& base, const TarEntry& e) {
-    (void)e;
+  // directory over a directory): remove it. The cached parent stays valid: what goes is one
+  // of its children, never the parent itself.
+  Status Replace(int dirfd, const std::string& base) {
     replaced_ = true;
-    STRATA_TRY(RemoveAt(dirfd, base));
-    return Ok();
+    return RemoveAt(dirfd, base);
   }
 
   Status Chown(int dirfd, const std::string& base, const TarEntry& e) {

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -406,17 +405,12 @@ class Walker {
     return v.Leaf(Entry{rel, m_.resolved, parent->get(), name.c_str(), m_.st});
   }
 
-  // Run for a directory match, its top-level entries split into `parts` runs of consecutive
-  // names, each walked by visit(part, visitor-maker) on its own thread; `root` gets the
-  // match's own EnterDir/LeaveDir. The parts together visit exactly what Run visits, in the
-  // same order when read part after part.
-  Status RunSplit(Visitor& root, std::vector<std::unique_ptr<Visitor>>& parts,
-                  const std::function<void()>& before_leave) {
+  // For a directory match: its entries (not the match itself) split into runs of consecutive
+  // names, one per visitor, each walked on its own thread (the last on this one). Read part
+  // after part, the visits are what Run makes between the match's EnterDir and LeaveDir.
+  Status RunChildrenSplit(const std::vector<Visitor*>& parts) {
     auto fd = OpenInRoot(s_.root.get(), m_.resolved, O_RDONLY | O_DIRECTORY);
     if (!fd) return std::move(fd).error().Wrap("open source /" + m_.resolved);
-    std::string rel;
-    Entry e{rel, m_.resolved, -1, "", m_.st};
-    STRATA_TRY(root.EnterDir(e, fd->get()));
     auto names = SortedNames(fd->get());
     if (!names) return std::move(names).error().Wrap("read directory /" + m_.resolved);
     std::vector<Status> results(parts.size());
@@ -426,19 +420,18 @@ class Walker {
       size_t begin = std::min(names->size(), p * per), end = std::min(names->size(), begin + per);
       auto work = [&, p, begin, end] {
         for (size_t i = begin; i < end && results[p]; ++i) {
-          results[p] = Child(*parts[p], fd->get(), (*names)[i], rel, m_.resolved);
+          results[p] = Child(*parts[p], fd->get(), (*names)[i], "", m_.resolved);
         }
       };
       if (p + 1 == parts.size()) {
-        work();  // the last part on this thread
+        work();
       } else {
         threads.emplace_back(work);
       }
     }
     for (auto& t : threads) t.join();
     for (auto& r : results) STRATA_TRY(r);
-    before_leave();
-    return root.LeaveDir(e, fd->get());
+    return Ok();
   }
 
  private:
@@ -521,8 +514,7 @@ class Walker {
 class ChecksumVisitor : public Visitor {
  public:
   // Records go to `out`, which the caller hashes (and may flush) in walk order.
-  ChecksumVisitor(const State& s, std::string& out) : s_(s), out_(&out) {}
-  void Redirect(std::string& out) { out_ = &out; }
+  ChecksumVisitor(const State& s, std::string& out) : s_(s), out_(out) {}
 
   Status Leaf(const Entry& e) override {
     Record(e);
@@ -565,9 +557,9 @@ class ChecksumVisitor : public Visitor {
 
   void Str(std::string_view s) {
     Num(s.size());
-    out_->append(s.data(), s.size());
+    out_.append(s.data(), s.size());
   }
-  void Num(uint64_t v) { out_->append(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  void Num(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof(v)); }
   // A file with several links was seen: its record depends on which name came first in the
   // whole walk, which a part of a split walk cannot know.
   bool saw_hardlink() const { return saw_hardlink_; }
@@ -582,7 +574,7 @@ class ChecksumVisitor : public Visitor {
     }
   }
   const State& s_;
-  std::string* out_;
+  std::string& out_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   bool saw_hardlink_ = false;
 };
@@ -898,20 +890,18 @@ namespace {
 Status ChecksumMatch(const State& s, const Match& m, std::string& out) {
   Walker w(s, m);
   if (s.src.split_walk && S_ISDIR(m.st.st_mode) && std::thread::hardware_concurrency() > 1) {
-    std::string enter, a, b, leave;
-    ChecksumVisitor root(s, enter);
-    std::vector<std::unique_ptr<Visitor>> parts;
-    parts.push_back(std::make_unique<ChecksumVisitor>(s, a));
-    parts.push_back(std::make_unique<ChecksumVisitor>(s, b));
-    STRATA_TRY(w.RunSplit(root, parts, [&] { root.Redirect(leave); }));
-    bool linked = false;
-    for (auto& p : parts) linked |= static_cast<ChecksumVisitor&>(*p).saw_hardlink();
-    if (!linked) {
-      out += enter;
+    std::string a, b;
+    ChecksumVisitor va(s, a), vb(s, b);
+    STRATA_TRY(w.RunChildrenSplit({&va, &vb}));
+    if (!va.saw_hardlink() && !vb.saw_hardlink()) {
+      // The match's own records around its entries', as Run writes them.
+      ChecksumVisitor root(s, out);
+      std::string rel;
+      Entry e{rel, m.resolved, -1, "", m.st};
+      STRATA_TRY(root.EnterDir(e, -1));
       out += a;
       out += b;
-      out += leave;
-      return Ok();
+      return root.LeaveDir(e, -1);
     }
   }
   ChecksumVisitor v(s, out);

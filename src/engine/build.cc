@@ -12,9 +12,7 @@
 #include <set>
 #include <thread>
 
-#include "archive/compression.h"
 #include "archive/diff.h"
-#include "archive/tar_split.h"
 #include "build/copy.h"
 #include "build/dockerfile/dockerignore.h"
 #include "build/dockerfile/plan.h"
@@ -242,15 +240,11 @@ class Builder {
                                        const archive::TarTreeOptions& to) {
     StoredLayerTar out;
     {
-      STRATA_ASSIGN_OR_RETURN(auto split_blob, s_.content().Ingest());
-      STRATA_ASSIGN_OR_RETURN(
-          auto zstd, archive::NewCompressingWriter(split_blob, archive::Compression::kZstd));
-      archive::TarSplitWriter split(*zstd);
-      STRATA_ASSIGN_OR_RETURN(out.tar, archive::WriteLayerTar(upper, split, to));
-      STRATA_TRY(split.Finish());
-      if (split.ok() && split.tar_size() == out.tar.size) {
-        STRATA_TRY(zstd->Close());
-        STRATA_ASSIGN_OR_RETURN(digest::Digest d, split_blob.Commit());
+      STRATA_ASSIGN_OR_RETURN(auto split, TarSplitBlob::Create(s_));
+      STRATA_ASSIGN_OR_RETURN(out.tar, archive::WriteLayerTar(upper, *split, to));
+      STRATA_ASSIGN_OR_RETURN(bool whole, split->Finish(out.tar.size));
+      if (whole) {
+        STRATA_ASSIGN_OR_RETURN(digest::Digest d, split->Commit());
         out.tar_split = d.str();
         out.blob_digest = out.tar.diff_id.str();
         return out;

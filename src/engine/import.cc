@@ -113,15 +113,13 @@ Result<ojson> HealthcheckChange(const std::string& line) {
     return InvalidArgument("invalid HEALTHCHECK change: " + line);
   }
   const auto& c = std::get<dockerfile::HealthcheckCommand>(df->stages[0].commands[0].command);
-  // container.HealthConfig: struct order, zero values left out.
-  ojson hc = ojson::object();
-  hc["Test"] = c.test;
-  if (c.interval_ns) hc["Interval"] = c.interval_ns;
-  if (c.timeout_ns) hc["Timeout"] = c.timeout_ns;
-  if (c.start_period_ns) hc["StartPeriod"] = c.start_period_ns;
-  if (c.start_interval_ns) hc["StartInterval"] = c.start_interval_ns;
-  if (c.retries) hc["Retries"] = c.retries;
-  return hc;
+  // ContainerConfigForInspect, which ApplyChanges ends with, leaves out the zero fields.
+  return ojson{{"Test", c.test},
+               {"Interval", c.interval_ns},
+               {"Timeout", c.timeout_ns},
+               {"StartPeriod", c.start_period_ns},
+               {"StartInterval", c.start_interval_ns},
+               {"Retries", c.retries}};
 }
 
 std::string HostArch() {

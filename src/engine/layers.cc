@@ -228,6 +228,26 @@ std::string_view LayerMediaType(archive::Compression c) {
 
 }  // namespace
 
+Result<std::unique_ptr<TarSplitBlob>> TarSplitBlob::Create(Store& s) {
+  std::unique_ptr<TarSplitBlob> b(new TarSplitBlob());
+  STRATA_ASSIGN_OR_RETURN(auto blob, s.content().Ingest());
+  b->blob_.emplace(std::move(blob));
+  STRATA_ASSIGN_OR_RETURN(b->zstd_,
+                          archive::NewCompressingWriter(*b->blob_, archive::Compression::kZstd));
+  b->split_ = std::make_unique<archive::TarSplitWriter>(*b->zstd_);
+  return b;
+}
+
+Result<bool> TarSplitBlob::Finish(uint64_t tar_size) {
+  STRATA_TRY(split_->Finish());
+  return split_->ok() && split_->tar_size() == tar_size;
+}
+
+Result<digest::Digest> TarSplitBlob::Commit() {
+  STRATA_TRY(zstd_->Close());
+  return blob_->Commit();
+}
+
 Result<std::unique_ptr<LayerTarKeeper>> LayerTarKeeper::Create(Store& s) {
   std::unique_ptr<LayerTarKeeper> k(new LayerTarKeeper());
   k->store_ = &s;
@@ -251,11 +271,7 @@ Status LayerTarKeeper::Decide() {
   spill_.emplace(std::move(spill));
   STRATA_TRY(spill_->Write(head_));
   if (!split) return Ok();
-  STRATA_ASSIGN_OR_RETURN(auto blob, store_->content().Ingest());
-  split_blob_.emplace(std::move(blob));
-  STRATA_ASSIGN_OR_RETURN(split_zstd_,
-                          archive::NewCompressingWriter(*split_blob_, archive::Compression::kZstd));
-  split_ = std::make_unique<archive::TarSplitWriter>(*split_zstd_);
+  STRATA_ASSIGN_OR_RETURN(split_, TarSplitBlob::Create(*store_));
   return split_->Write(head_);
 }
 
@@ -285,13 +301,11 @@ Status LayerTarKeeper::Commit(const AppliedLayer& applied, store::LayerRecord& r
     if (want && want->str() != applied.diff_id) {
       return DataLoss("digest mismatch: expected " + want->str() + ", got " + applied.diff_id);
     }
-    STRATA_TRY(split_->Finish());
-    bool usable = split_->ok() && split_->files() == applied.file_list && !applied.replaced &&
-                  applied.mode == archive::ApplyMode::kOverlayDiff &&
-                  split_->tar_size() == static_cast<uint64_t>(applied.tar_size);
+    STRATA_ASSIGN_OR_RETURN(bool whole, split_->Finish(static_cast<uint64_t>(applied.tar_size)));
+    bool usable = whole && split_->files() == applied.file_list && !applied.replaced &&
+                  applied.mode == archive::ApplyMode::kOverlayDiff;
     if (usable) {
-      STRATA_TRY(split_zstd_->Close());
-      STRATA_ASSIGN_OR_RETURN(digest::Digest d, split_blob_->Commit());
+      STRATA_ASSIGN_OR_RETURN(digest::Digest d, split_->Commit());
       rec.tar_split = d.str();
       rec.blob_digest = applied.diff_id;
       rec.blob_size = applied.tar_size;

@@ -64,6 +64,28 @@ Result<store::LayerRecord> CommitStagedLayer(Store& s, const std::string& staged
                                              const std::optional<std::string>& parent,
                                              const std::string& label);
 
+// A layer's tar-split on its way into content/ as a zstd-compressed blob: the tar's raw bytes
+// are written to it, and Commit keeps the split once Finish says it describes the tar.
+// Nothing is left behind if it is destroyed uncommitted.
+class TarSplitBlob : public Writer {
+ public:
+  static Result<std::unique_ptr<TarSplitBlob>> Create(Store& s);
+  using Writer::Write;
+  Status Write(const void* buf, size_t n) override { return split_->Write(buf, n); }
+  // Ends the split: true when it is whole and covers exactly tar_size bytes.
+  Result<bool> Finish(uint64_t tar_size);
+  // The files the split names (FileListHasher), after Finish.
+  digest::Digest files() const { return split_->files(); }
+  // Keeps the blob; its digest.
+  Result<digest::Digest> Commit();
+
+ private:
+  TarSplitBlob() = default;
+  std::optional<content::IngestWriter> blob_;
+  std::unique_ptr<archive::ClosingWriter> zstd_;
+  std::unique_ptr<archive::TarSplitWriter> split_;
+};
+
 // Keeps what it takes to give a layer's blob back later, from the layer's
 // bytes as they stream past the unpack (tee them in). For an uncompressed tar
 // unpacked as an overlay diff that is only its tar-split: the tar is rebuilt
@@ -93,9 +115,7 @@ class LayerTarKeeper : public Writer {
   bool decided_ = false;
   bool compressed_ = false;
   std::optional<content::IngestWriter> spill_;
-  std::optional<content::IngestWriter> split_blob_;
-  std::unique_ptr<archive::ClosingWriter> split_zstd_;
-  std::unique_ptr<archive::TarSplitWriter> split_;
+  std::unique_ptr<TarSplitBlob> split_;
 };
 
 // A layer's uncompressed tar, whatever the store keeps of it: the blob,

@@ -388,7 +388,8 @@ void RegisterHistory(CLI::App& parent, Context& ctx) {
 // remembers the node of docker's JSON it stands for.
 class InspectTemplateView {
  public:
-  explicit InspectTemplateView(const nlohmann::ordered_json& inspect) : inspect_(inspect) {
+  // `inspect` must outlive the view: `json` encodes its nodes.
+  explicit InspectTemplateView(const nlohmann::ordered_json& inspect) {
     view_ = Json::parse(inspect.dump());
     view_.erase("Container");
     if (view_.contains("Config") && view_["Config"].is_object()) {
@@ -407,7 +408,7 @@ class InspectTemplateView {
     if (view_.contains("ContainerConfig") && view_["ContainerConfig"].is_object())
       structs_.push_back(&view_["ContainerConfig"]);
     if (view_.contains("RootFS")) structs_.push_back(rootfs_ = &view_["RootFS"]);
-    Link(view_, inspect_);
+    Link(view_, inspect);
   }
   InspectTemplateView(const InspectTemplateView&) = delete;
   InspectTemplateView& operator=(const InspectTemplateView&) = delete;
@@ -427,33 +428,46 @@ class InspectTemplateView {
              format::FormatValue(v.value("Layers", Json::array())) + " " +
              format::FormatValue(v.value("BaseLayer", Json(""))) + "}";
     }
-    static const char* kFields[] = {
-        "Hostname",     "Domainname",   "User",        "AttachStdin",     "AttachStdout",
-        "AttachStderr", "ExposedPorts", "Tty",         "OpenStdin",       "StdinOnce",
-        "Env",          "Cmd",          "Healthcheck", "ArgsEscaped",     "Image",
-        "Volumes",      "WorkingDir",   "Entrypoint",  "NetworkDisabled", "MacAddress",
-        "OnBuild",      "Labels",       "StopSignal",  "StopTimeout",     "Shell"};
+    // container.Config's fields in order, each with what Go prints for its zero value; sets
+    // and pointers print their own way.
+    static const std::pair<const char*, const char*> kFields[] = {{"Hostname", ""},
+                                                                  {"Domainname", ""},
+                                                                  {"User", ""},
+                                                                  {"AttachStdin", "false"},
+                                                                  {"AttachStdout", "false"},
+                                                                  {"AttachStderr", "false"},
+                                                                  {"ExposedPorts", nullptr},
+                                                                  {"Tty", "false"},
+                                                                  {"OpenStdin", "false"},
+                                                                  {"StdinOnce", "false"},
+                                                                  {"Env", "[]"},
+                                                                  {"Cmd", "[]"},
+                                                                  {"Healthcheck", nullptr},
+                                                                  {"ArgsEscaped", "false"},
+                                                                  {"Image", ""},
+                                                                  {"Volumes", nullptr},
+                                                                  {"WorkingDir", ""},
+                                                                  {"Entrypoint", "[]"},
+                                                                  {"NetworkDisabled", "false"},
+                                                                  {"MacAddress", ""},
+                                                                  {"OnBuild", "[]"},
+                                                                  {"Labels", "map[]"},
+                                                                  {"StopSignal", ""},
+                                                                  {"StopTimeout", nullptr},
+                                                                  {"Shell", "[]"}};
     std::string out = "{";
-    for (const char* k : kFields) {
-      if (k != kFields[0]) out += ' ';
+    for (const auto& [k, zero] : kFields) {
+      if (k != kFields[0].first) out += ' ';
       auto it = v.find(k);
+      bool set = it != v.end() && !it->is_null();
       std::string_view key = k;
       if (key == "ExposedPorts" || key == "Volumes") {
-        out += PrintSet(it == v.end() ? Json::object() : *it);
-      } else if (key == "Healthcheck" || key == "StopTimeout") {
+        out += PrintSet(set ? *it : Json::object());
+      } else if (zero == nullptr) {
         // Go prints a pointer inside a struct as its address; the value says more.
-        out += it == v.end() || it->is_null() ? "<nil>" : "&" + PrintPointee(*it);
-      } else if (it != v.end() && !it->is_null()) {
-        out += format::FormatValue(*it);
-      } else if (key == "AttachStdin" || key == "AttachStdout" || key == "AttachStderr" ||
-                 key == "Tty" || key == "OpenStdin" || key == "StdinOnce" || key == "ArgsEscaped" ||
-                 key == "NetworkDisabled") {
-        out += "false";
-      } else if (key == "Env" || key == "Cmd" || key == "Entrypoint" || key == "OnBuild" ||
-                 key == "Shell") {
-        out += "[]";
-      } else if (key == "Labels") {
-        out += "map[]";
+        out += set ? "&" + PrintPointee(*it) : "<nil>";
+      } else {
+        out += set ? format::FormatValue(*it) : zero;
       }
     }
     return out + "}";
@@ -502,7 +516,6 @@ class InspectTemplateView {
     }
   }
 
-  const nlohmann::ordered_json& inspect_;
   const nlohmann::ordered_json null_;
   Json view_;
   std::vector<const Json*> maps_;
