@@ -20,6 +20,7 @@
 #include "build/history.h"
 #include "build/user.h"
 #include "digest/hasher.h"
+#include "engine/archive_io.h"
 #include "engine/docker_json.h"
 #include "engine/images.h"
 #include "engine/layers.h"
@@ -201,9 +202,12 @@ class Builder {
     if (o_.cancel && o_.cancel->load()) return strata::Cancelled("build cancelled");
     if (error_) return *error_;
     (void)hash_cache_->Save();  // only a speed-up for the next build
-    STRATA_ASSIGN_OR_RETURN(std::string id, Export(plan_.stages[plan_.target]));
     BuildResult r;
-    r.image_id = id;
+    if (o_.exporter.FilesOnly()) {
+      STRATA_TRY(ExportFiles(plan_.stages[plan_.target]));
+    } else {
+      STRATA_ASSIGN_OR_RETURN(r.image_id, Export(plan_.stages[plan_.target]));
+    }
     for (auto& w : plan_.warnings) r.warnings.push_back(w.message);
     return r;
   }
@@ -1011,6 +1015,20 @@ class Builder {
     return out;
   }
 
+  // -o local|tar: the target's filesystem, from a read-only view of its chain.
+  Status ExportFiles(const PlanStage& st) {
+    std::string vx = "#" + std::to_string(NextVertex());
+    Line(vx + " exporting to client");
+    auto t0 = std::chrono::steady_clock::now();
+    View view(s_, *snaps_);
+    STRATA_TRY(view.Open(states_[st.index].chain));
+    STRATA_TRY(ExportTree(view.root(), o_.exporter));
+    Line(vx + (o_.exporter.type == BuildExport::Type::kLocal ? " copying files done"
+                                                             : " sending tarball done"));
+    Line(vx + " DONE " + Secs(Since(t0)));
+    return Ok();
+  }
+
   Result<std::string> Export(const PlanStage& st) {
     int v = NextVertex();
     std::string vx = "#" + std::to_string(v);
@@ -1108,7 +1126,21 @@ class Builder {
 
 Result<BuildResult> Build(Store& s, const BuildOptions& opts) {
   Builder b(s, opts);
-  return b.Run();
+  STRATA_ASSIGN_OR_RETURN(BuildResult r, b.Run());
+  const BuildExport& e = opts.exporter;
+  if ((e.type == BuildExport::Type::kDocker || e.type == BuildExport::Type::kOci) &&
+      !e.dest.empty()) {
+    // strata's save archive is both a docker archive and an OCI layout.
+    std::vector<std::string> names = opts.tags;
+    if (names.empty()) names.push_back(r.image_id);
+    auto save = [&](Writer& w) { return SaveImages(s, names, w); };
+    if (e.ToStream()) {
+      STRATA_TRY(save(*e.stream));
+    } else {
+      STRATA_TRY(WriteFileAtomicStream(e.dest, 0644, false, save));
+    }
+  }
+  return r;
 }
 
 }  // namespace strata::engine

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/build_output.h"
 #include "engine/store.h"
 #include "util/io.h"
 #include "util/result.h"
@@ -40,12 +41,13 @@ struct BuildOptions {
   std::map<std::string, std::string> secrets;  // id -> host file (RUN --mount=type=secret)
   std::optional<int64_t> source_date_epoch;    // reproducible timestamps
   std::string config_dir;                      // docker config dir for pulls
+  BuildExport exporter;                        // -o: where the result goes
   BuildOutput output;                          // progress lines; empty: none
   const std::atomic<bool>* cancel = nullptr;
 };
 
 struct BuildResult {
-  std::string image_id;
+  std::string image_id;  // empty when only files were exported (-o local|tar)
   std::vector<std::string> warnings;
 };
 

@@ -106,17 +106,23 @@ Status FsyncDir(const std::string& dir) {
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode) {
+  return WriteFileAtomicStream(path, mode, true,
+                               [&](Writer& w) { return w.Write(data.data(), data.size()); });
+}
+
+Status WriteFileAtomicStream(const std::string& path, int mode, bool durable,
+                             const std::function<Status(Writer&)>& fill) {
   std::filesystem::path p(path);
-  std::string tmp =
-      p.parent_path().string() + "/." + p.filename().string() + ".tmp" + std::to_string(::getpid());
+  std::string tmp = p.parent_path().string() + (p.has_parent_path() ? "/." : ".") +
+                    p.filename().string() + ".tmp" + std::to_string(::getpid());
   {
     STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     FdWriter w(fd.get());
-    if (auto st = w.Write(data.data(), data.size()); !st) {
+    if (auto st = fill(w); !st) {
       ::unlink(tmp.c_str());
-      return std::move(st).error().Wrap("write " + tmp);
+      return st;
     }
-    if (::fsync(fd.get()) != 0) {
+    if (durable && ::fsync(fd.get()) != 0) {
       ::unlink(tmp.c_str());
       return ErrnoError("fsync " + tmp);
     }
@@ -126,6 +132,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, int mode)
     ::unlink(tmp.c_str());
     return ErrnoError("rename " + path, e);
   }
+  if (!durable) return Ok();
   return FsyncDir(p.parent_path().empty() ? "." : p.parent_path().string());
 }
 

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "util/io.h"
 #include "util/result.h"
 #include "util/unique_fd.h"
 
@@ -27,6 +29,11 @@ Result<UniqueFd> MakeDirsInRoot(int root_fd, const std::string& path, int mode, 
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64 << 20);
 // Writes data to path atomically: a reader sees the old or the new file.
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
+// Streams what fill writes into a temporary file next to path and renames it over path once
+// fill succeeds, so a failure leaves no half file under the name. durable: fsync the file and
+// its directory (small state files); archives a user asked for skip it, as docker does.
+Status WriteFileAtomicStream(const std::string& path, int mode, bool durable,
+                             const std::function<Status(Writer&)>& fill);
 Status FsyncDir(const std::string& dir);
 // The names in directory `dirfd` (an O_RDONLY or O_PATH directory fd, not
 // consumed), without "." and "..", in readdir order.

@@ -877,6 +877,92 @@ TEST_F(BuildTest, CacheMountOwnerAndMode) {
 // --- 9. interop with a real dockerd -------------------------------------------------------------
 
 // The private dockerd of scripts/test-all.sh (STRATA_TEST_DOCKER_HOST), as docker_diff_test.cc.
+// -o: the target's filesystem leaves the build; no image is kept or tagged. docker (20.10,
+// `-o out`): files hi, l -> hi, x/hi; files already in dest stay; `docker images` has no tag.
+constexpr const char* kOutputDockerfile = R"(FROM bb AS a
+RUN echo hi > /hi && mkdir -p /d && ln -s hi /d/l
+FROM scratch
+COPY --from=a /hi /d /
+COPY --from=a /hi /x/
+)";
+
+TEST_F(BuildTest, OutputLocalWritesTheTargetsFilesAndKeepsNoImage) {
+  std::string ctx = Context("out", {{"Dockerfile", kOutputDockerfile}});
+  std::string dest = env_.dir() + "/dest";
+  WriteText(dest + "/keep", "mine\n");
+  auto r = Build("--network=none -t outimg -o " + dest + " " + ctx);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find(" exporting to client\n"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("naming to"), std::string::npos) << r.err;
+  EXPECT_EQ(Slurp(dest + "/hi"), "hi\n");
+  EXPECT_EQ(Slurp(dest + "/x/hi"), "hi\n");
+  EXPECT_EQ(Slurp(dest + "/keep"), "mine\n");
+  std::error_code ec;
+  EXPECT_EQ(std::filesystem::read_symlink(dest + "/l", ec), "hi");
+  EXPECT_NE(env_.Run("image inspect outimg").rc, 0);
+  EXPECT_EQ(Trim(env_.Run("images -q --filter dangling=true").out), "");
+  ExpectNothingLeft();
+}
+
+TEST_F(BuildTest, OutputTarToAFileAndToStdoutHoldTheSameTree) {
+  std::string ctx = Context("out", {{"Dockerfile", kOutputDockerfile}});
+  std::string file = env_.dir() + "/fs.tar";
+  auto r = Build("--network=none -o type=tar,dest=" + file + " " + ctx);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find(" sending tarball done\n"), std::string::npos) << r.err;
+  // docker: `tar tf` lists hi, l, x/, x/hi (no ./ prefix, sorted).
+  auto list = env_.Shell("tar -tf " + file);
+  EXPECT_EQ(list.out, "hi\nl\nx/\nx/hi\n");
+  auto piped = env_.Run("build -q --network=none -o - " + ctx);
+  ASSERT_EQ(piped.rc, 0) << piped.err;
+  EXPECT_EQ(piped.out, Slurp(file));
+  for (const auto& name : DirEntries(env_.dir())) EXPECT_EQ(name.find(".tmp"), std::string::npos);
+  ExpectNothingLeft();
+}
+
+TEST_F(BuildTest, OutputDockerArchiveStoresTheImageAndWritesItsArchive) {
+  std::string ctx = Context("out", {{"Dockerfile", kOutputDockerfile}});
+  std::string file = env_.dir() + "/img.tar";
+  std::string id =
+      Trim(BuildId("--network=none -t outimg:2 -o type=docker,dest=" + file + " " + ctx));
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(Inspect("outimg:2")["Id"], id);
+  std::string x = env_.dir() + "/x";
+  std::filesystem::create_directories(x);
+  ASSERT_EQ(env_.Shell("tar -xf " + file + " -C " + x).rc, 0);
+  auto manifest = nlohmann::json::parse(Slurp(x + "/manifest.json"), nullptr, false);
+  ASSERT_TRUE(manifest.is_array() && manifest.size() == 1) << manifest;
+  EXPECT_EQ(manifest[0]["RepoTags"], nlohmann::json::array({"outimg:2"}));
+  EXPECT_EQ("sha256:" +
+                std::filesystem::path(manifest[0]["Config"].get<std::string>()).filename().string(),
+            id);
+}
+
+// docker 20.10's CLI and daemon, recorded: each -o value and what docker printed.
+TEST_F(BuildTest, OutputValuesDockerRefusesAreRefusedWithItsWords) {
+  std::string ctx = Context("out", {{"Dockerfile", kOutputDockerfile}});
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"-o type=local", "dest is required for local output"},
+      {"-o type=tar", "dest is required for tar output"},
+      {"-o type=bogus,dest=x", "Error response from daemon: exporter \"bogus\" could not be found"},
+      {"-o type=local,dest=a,b", "failed to parse outputs: invalid value b"},
+      {"-o 'type=lo\"cal,dest=x'",
+       "failed to parse outputs: parse error on line 1, column 8: bare \" in non-quoted-field"},
+      {"-o dest=a,foo=b", "failed to parse outputs: type is required for output"},
+      {"-o a -o b", "multiple outputs currently unsupported"},
+  };
+  for (const auto& [flags, message] : cases) {
+    auto r = Build("--network=none " + flags + " " + ctx);
+    EXPECT_EQ(r.rc, 1) << flags;
+    EXPECT_EQ(r.err, message + "\n") << flags;
+  }
+  // A value that is neither CSV nor type=… is a directory, whatever it looks like.
+  auto r = env_.Shell("cd " + env_.dir() + " && " + STRATA_BINARY + " --root " + env_.root() +
+                      " build -q --network=none -o dest=x1 " + ctx);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(Slurp(env_.dir() + "/dest=x1/hi"), "hi\n");
+}
+
 class BuildDockerTest : public BuildTest {
  protected:
   void SetUp() override {

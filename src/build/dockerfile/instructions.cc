@@ -5,6 +5,7 @@
 
 #include "build/dockerfile/go_compat.h"
 #include "build/dockerfile/suggest.h"
+#include "util/csv.h"
 #include "util/human.h"
 
 namespace strata::dockerfile {
@@ -506,59 +507,6 @@ Error Located(const Node& node, Error e, ParseError* detail) {
   return out;
 }
 
-// One CSV record as encoding/csv reads it (comma separated, RFC 4180 quotes, strict).
-Result<std::vector<std::string>> ReadCsvRecord(std::string_view s) {
-  std::vector<std::string> fields;
-  size_t i = 0;
-  // encoding/csv stops the record at a newline.
-  size_t nl = s.find('\n');
-  if (nl != std::string_view::npos) s = s.substr(0, nl);
-  if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
-  for (;;) {
-    std::string field;
-    if (i < s.size() && s[i] == '"') {
-      size_t col = i;
-      ++i;
-      for (;;) {
-        if (i >= s.size()) {
-          return Err("failed to parse csv mounts: parse error on line 1, column " +
-                     std::to_string(s.size() + 1) + ": extraneous or missing \" in quoted-field");
-        }
-        if (s[i] == '"') {
-          if (i + 1 < s.size() && s[i + 1] == '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        field += s[i++];
-      }
-      (void)col;
-      if (i < s.size() && s[i] != ',') {
-        return Err("failed to parse csv mounts: parse error on line 1, column " +
-                   std::to_string(i + 1) + ": extraneous or missing \" in quoted-field");
-      }
-    } else {
-      size_t end = s.find(',', i);
-      if (end == std::string_view::npos) end = s.size();
-      std::string_view raw = s.substr(i, end - i);
-      size_t q = raw.find('"');
-      if (q != std::string_view::npos) {
-        return Err("failed to parse csv mounts: parse error on line 1, column " +
-                   std::to_string(i + q + 1) + ": bare \" in non-quoted-field");
-      }
-      field = std::string(raw);
-      i = end;
-    }
-    fields.push_back(std::move(field));
-    if (i >= s.size()) break;
-    ++i;  // the comma
-  }
-  return fields;
-}
-
 }  // namespace
 
 std::string_view MountTypeName(MountType t) {
@@ -578,7 +526,7 @@ std::string_view MountTypeName(MountType t) {
 }
 
 Result<Mount> ParseMount(std::string_view spec, const WordExpander* expand) {
-  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> fields, ReadCsvRecord(spec));
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> fields, ReadCsvRecord(spec, "csv mounts"));
   Mount m;
   m.spec = std::string(spec);
   bool ro_auto = true;

@@ -35,21 +35,16 @@ void RegisterArchiveCommands(CLI::App& app, Context& ctx) {
         if (auto st = engine::SaveImages(**s, o->images, w); !st) ctx.Fail(st.error());
         return;
       }
-      // Write next to the destination and rename, so a failed save leaves no
-      // half archive under the requested name.
-      std::string tmp = o->output + ".strata-tmp";
-      auto fd = OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (!fd) return ctx.FailPlain(fd.error().message);
-      FdWriter w(fd->get());
-      auto st = engine::SaveImages(**s, o->images, w);
-      if (!st) {
-        ::unlink(tmp.c_str());
-        return ctx.Fail(st.error());
-      }
-      if (::rename(tmp.c_str(), o->output.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        return ctx.FailPlain(ErrnoError("rename " + o->output).message);
-      }
+      // The daemon's errors (a missing image) keep docker's prefix; the client's own file
+      // errors (open, rename) do not.
+      std::optional<Error> save_error;
+      auto st = WriteFileAtomicStream(o->output, 0644, false, [&](Writer& w) {
+        auto saved = engine::SaveImages(**s, o->images, w);
+        if (!saved) save_error = saved.error();
+        return saved;
+      });
+      if (save_error) return ctx.Fail(*save_error);
+      if (!st) return ctx.FailPlain(st.error().message);
     });
   }
   {

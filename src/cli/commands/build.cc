@@ -183,6 +183,17 @@ void RunBuild(const BuildFlags& f, Context& ctx) {
   }
   o.platform = f.platform;
   o.config_dir = ctx.config_dir;
+  auto exporter = engine::ParseBuildOutputs(f.outputs);
+  if (!exporter) {
+    if (exporter.error().code == ErrorCode::kNotFound) return ctx.Fail(exporter.error());
+    return ctx.FailPlain(exporter.error().message);
+  }
+  o.exporter = *exporter;
+  FdWriter stdout_writer(1);
+  if (o.exporter.type != engine::BuildExport::Type::kLocal && o.exporter.ToStream()) {
+    if (::isatty(1)) return ctx.FailPlain("refusing to write output to console");
+    o.exporter.stream = &stdout_writer;
+  }
   for (const std::string& spec : f.secrets) {
     std::string id, src;
     std::stringstream ss(spec);
@@ -222,11 +233,12 @@ void RunBuild(const BuildFlags& f, Context& ctx) {
     if (g_cancel.load()) return ctx.FailPlain("ERROR: failed to solve: context canceled", 1);
     return ctx.FailPlain("ERROR: failed to solve: " + res.error().message);
   }
-  if (!f.iidfile.empty()) {
+  if (!f.iidfile.empty() && !res->image_id.empty()) {
     auto st = WriteFileAtomic(f.iidfile, res->image_id, 0644);
     if (!st) return ctx.Fail(st.error());
   }
-  if (quiet) Out(res->image_id + "\n");
+  // docker: `-q -o -` leaves stdout to the archive; `-q -o dir` prints an empty line.
+  if (quiet && !o.exporter.stream) Out(res->image_id + "\n");
 }
 
 }  // namespace
@@ -277,7 +289,6 @@ void RegisterBuildCommands(CLI::App& app, Context& ctx) {
         ->type_name("string");
     c->add_option("PATH", f->context, "Build context directory");
     c->callback([f, &ctx] {
-      if (!f->outputs.empty()) return ctx.FailPlain("--output is not supported yet");
       if (!f->cache_from.empty()) return ctx.FailPlain("--cache-from is not supported yet");
       RunBuild(*f, ctx);
     });

@@ -1,0 +1,77 @@
+#include "engine/build_output.h"
+
+#include <sys/stat.h>
+
+#include "archive/diff.h"
+#include "build/copy.h"
+#include "util/csv.h"
+#include "util/fs.h"
+
+namespace strata::engine {
+
+Result<BuildExport> ParseBuildOutputs(const std::vector<std::string>& values) {
+  BuildExport e;
+  if (values.empty()) return e;
+  if (values.size() > 1) return InvalidArgument("multiple outputs currently unsupported");
+  const std::string& v = values[0];
+  // Verified with docker 20.10: `-o dest=x` makes a directory named "dest=x".
+  if (v.find(',') == std::string::npos && !v.starts_with("type=")) {
+    e.type = v == "-" ? BuildExport::Type::kTar : BuildExport::Type::kLocal;
+    e.dest = v;
+    return e;
+  }
+  STRATA_ASSIGN_OR_RETURN(auto fields, ReadCsvRecord(v, "outputs"));
+  std::string type;
+  for (const std::string& f : fields) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos)
+      return InvalidArgument("failed to parse outputs: invalid value " + f);
+    std::string key = f.substr(0, eq);
+    if (key == "type") type = f.substr(eq + 1);
+    if (key == "dest") e.dest = f.substr(eq + 1);
+  }
+  if (type.empty()) return InvalidArgument("failed to parse outputs: type is required for output");
+  if (type == "local") {
+    e.type = BuildExport::Type::kLocal;
+  } else if (type == "tar") {
+    e.type = BuildExport::Type::kTar;
+  } else if (type == "docker") {
+    e.type = BuildExport::Type::kDocker;
+  } else if (type == "oci") {
+    e.type = BuildExport::Type::kOci;
+  } else {
+    return NotFound("exporter \"" + type + "\" could not be found");
+  }
+  // Without dest, type=docker is the image in the store (buildx loads it into docker).
+  if (e.dest.empty() && e.type != BuildExport::Type::kDocker) {
+    return InvalidArgument("dest is required for " + type + " output");
+  }
+  return e;
+}
+
+Status ExportTree(const std::string& root, const BuildExport& e) {
+  if (e.type == BuildExport::Type::kLocal) {
+    // BuildKit creates a missing destination 0700 (verified: `-o out` on docker 20.10).
+    if (::mkdir(e.dest.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoError("failed to create synctarget dest dir " + e.dest);
+    }
+    struct stat st;
+    if (::stat(e.dest.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return FailedPrecondition("failed to create synctarget dest dir " + e.dest +
+                                ": not a directory");
+    }
+    build::CopyRequest req;
+    req.sources = {"/"};
+    req.dest = "/";
+    return build::Copy(build::CopySource{root, nullptr, nullptr, false}, req, e.dest);
+  }
+  auto write = [&](Writer& w) -> Status {
+    STRATA_ASSIGN_OR_RETURN(auto tar, archive::WriteLayerTar(root, w, {}));
+    (void)tar;
+    return Ok();
+  };
+  if (e.ToStream()) return write(*e.stream);
+  return WriteFileAtomicStream(e.dest, 0644, false, write);
+}
+
+}  // namespace strata::engine
