@@ -513,11 +513,38 @@ class Walker {
 
 class ChecksumVisitor : public Visitor {
  public:
-  // Records go to `out`, which the caller hashes (and may flush) in walk order.
-  ChecksumVisitor(const State& s, std::string& out) : s_(s), out_(out) {}
+  // Records go to `out`, which the caller hashes (and may flush) in walk order; `sums`, when
+  // given, gets each entry's own record digest by source path.
+  ChecksumVisitor(const State& s, std::string& out, FileSums* sums = nullptr)
+      : s_(s), out_(out), sums_(sums) {}
 
   Status Leaf(const Entry& e) override {
     Record(e);
+    STRATA_TRY(LeafContent(e));
+    Sum(e);
+    return Ok();
+  }
+  Status EnterDir(const Entry& e, int) override {
+    Record(e);
+    Sum(e);
+    return Ok();
+  }
+  Status LeaveDir(const Entry&, int) override {
+    Str("..");
+    return Ok();
+  }
+
+  void Str(std::string_view s) {
+    Num(s.size());
+    out_.append(s.data(), s.size());
+  }
+  void Num(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  // A file with several links was seen: its record depends on which name came first in the
+  // whole walk, which a part of a split walk cannot know.
+  bool saw_hardlink() const { return saw_hardlink_; }
+
+ private:
+  Status LeafContent(const Entry& e) {
     if (S_ISREG(e.st.st_mode)) {
       if (e.st.st_nlink > 1) {
         saw_hardlink_ = true;
@@ -546,26 +573,8 @@ class ChecksumVisitor : public Visitor {
     }
     return Ok();
   }
-  Status EnterDir(const Entry& e, int) override {
-    Record(e);
-    return Ok();
-  }
-  Status LeaveDir(const Entry&, int) override {
-    Str("..");
-    return Ok();
-  }
-
-  void Str(std::string_view s) {
-    Num(s.size());
-    out_.append(s.data(), s.size());
-  }
-  void Num(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof(v)); }
-  // A file with several links was seen: its record depends on which name came first in the
-  // whole walk, which a part of a split walk cannot know.
-  bool saw_hardlink() const { return saw_hardlink_; }
-
- private:
   void Record(const Entry& e) {
+    start_ = out_.size();
     Str(e.rel);
     Num(e.st.st_mode & (S_IFMT | 07777));
     if (!s_.src.is_context) {
@@ -573,8 +582,15 @@ class ChecksumVisitor : public Visitor {
       Num(e.st.st_gid);
     }
   }
+  void Sum(const Entry& e) {
+    if (!sums_) return;
+    (*sums_)["/" + e.src_rel] =
+        digest::Sha256Of(std::string_view(out_).substr(start_)).hex().substr(0, 16);
+  }
   const State& s_;
   std::string& out_;
+  FileSums* sums_;
+  size_t start_ = 0;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   bool saw_hardlink_ = false;
 };
@@ -887,9 +903,10 @@ namespace {
 // Checksum records of one directory match, walked in two parts on two threads (the walk of a
 // 10,000-file context is stat and hash-cache work that splits cleanly). Falls back to one
 // sequential walk when a part saw a hardlinked file.
-Status ChecksumMatch(const State& s, const Match& m, std::string& out) {
+Status ChecksumMatch(const State& s, const Match& m, std::string& out, FileSums* sums) {
   Walker w(s, m);
-  if (s.src.split_walk && S_ISDIR(m.st.st_mode) && std::thread::hardware_concurrency() > 1) {
+  if (!sums && s.src.split_walk && S_ISDIR(m.st.st_mode) &&
+      std::thread::hardware_concurrency() > 1) {
     std::string a, b;
     ChecksumVisitor va(s, a), vb(s, b);
     STRATA_TRY(w.RunChildrenSplit({&va, &vb}));
@@ -904,13 +921,14 @@ Status ChecksumMatch(const State& s, const Match& m, std::string& out) {
       return root.LeaveDir(e, -1);
     }
   }
-  ChecksumVisitor v(s, out);
+  ChecksumVisitor v(s, out, sums);
   return w.Run(v);
 }
 
 }  // namespace
 
-Result<digest::Digest> ChecksumSources(const CopySource& src, const CopyRequest& req) {
+Result<digest::Digest> ChecksumSources(const CopySource& src, const CopyRequest& req,
+                                       FileSums* files) {
   STRATA_ASSIGN_OR_RETURN(State s, MakeState(src, req));
   digest::Hasher h;
   std::string records;
@@ -928,7 +946,7 @@ Result<digest::Digest> ChecksumSources(const CopySource& src, const CopyRequest&
       v.Str(m.rel);
       v.Str(m.dest_rel);
       // Hardlink groups are per match, as the copy keeps them.
-      STRATA_TRY(ChecksumMatch(s, m, records));
+      STRATA_TRY(ChecksumMatch(s, m, records, files));
       flush();
     }
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,7 +56,11 @@ struct CopyRequest {
 // types, content digests, modes, symlink targets, hardlink groups, and owners unless the source
 // is the context; not times. dest, chown and chmod are not included: the caller keys those.
 // Errors are docker's, e.g. `failed to compute cache key: "/nosuch" not found: not found`.
-Result<digest::Digest> ChecksumSources(const CopySource& src, const CopyRequest& req);
+// files, when given, gets for every entry read (its path in the source, "/x/y") a short digest of
+// its record, so two builds' reads can be compared to say which file changed.
+using FileSums = std::map<std::string, std::string>;
+Result<digest::Digest> ChecksumSources(const CopySource& src, const CopyRequest& req,
+                                       FileSums* files = nullptr);
 
 // Copies into dest_root (the target rootfs, not a mount of it that someone else writes).
 // Every path in dest_root is resolved inside it (a symlink in the image resolves as if

@@ -55,6 +55,7 @@ struct FsState {
   std::vector<std::string> diff_ids;
   ojson history = ojson::array();
   std::string key;
+  std::string made_by;  // the step (or FROM) that produced it, for explaining cache misses
   int64_t size = 0;
 };
 
@@ -467,6 +468,7 @@ class Builder {
     switch (st.base.kind) {
       case dockerfile::StageBase::Kind::kScratch:
         state.key = Sha256Of("scratch|" + plan_.target_platform.ToString());
+        state.made_by = "FROM scratch";
         from_text = "";
         break;
       case dockerfile::StageBase::Kind::kStage: {
@@ -484,6 +486,7 @@ class Builder {
           state.history = base.config["history"];
         }
         state.key = Sha256Of("image|" + base.id);
+        state.made_by = "FROM " + st.base.ref + " (" + base.id.substr(0, 19) + ")";
         from_text = "FROM " + st.base.ref;
         break;
       }
@@ -574,7 +577,9 @@ class Builder {
     std::string vx = "#" + std::to_string(v);
     Line(vx + " " + label);
     auto t0 = std::chrono::steady_clock::now();
-    STRATA_ASSIGN_OR_RETURN(std::string key, CacheKey(st, step, state));
+    STRATA_ASSIGN_OR_RETURN(StepInputs inputs, Inputs(step, state));
+    const std::string key = inputs.Key();
+    MissExplainer explain(*this, label, inputs, state);
     if (!no_cache) {
       std::optional<store::CacheRecord> hit;
       {
@@ -593,11 +598,16 @@ class Builder {
         state.chain = hit->chain_id;
         state.diff_ids.push_back(hit->diff_id);
         state.key = key;
+        state.made_by = label;
         state.size += hit->size;
         *created = o_.source_date_epoch ? CreatedNs() : hit->created_at;
         Line(vx + " CACHED");
+        explain.Remember();
         return Ok();
       }
+    }
+    if (std::string why = explain.Why(no_cache); !why.empty()) {
+      Line(vx + " cache miss: " + why);
     }
     Workspace ws(s_, *snaps_);
     STRATA_TRY(ws.Prepare(state.chain));
@@ -654,7 +664,9 @@ class Builder {
     state.chain = chain;
     state.diff_ids.push_back(diff_id);
     state.key = key;
+    state.made_by = label;
     state.size += size;
+    explain.Remember();
     Line(vx + " DONE " + Secs(Since(t0)));
     return Ok();
   }
@@ -670,60 +682,243 @@ class Builder {
     return std::pair{b.top_chain, Sha256Of("image|" + b.id)};
   }
 
-  // The inputs of a step: what must be equal for its result to be reused.
-  Result<std::string> CacheKey(const PlanStage& st, const Step& step, const FsState& state) {
-    ojson in = ojson::array({state.key, step.instruction.name});
-    (void)st;
+  // The inputs of a step, by name: what must be equal for its result to be reused. The key
+  // hashes them; a miss is explained by comparing them with the last build's (MissExplainer).
+  struct StepInputs {
+    ojson named = ojson::object();
+    // What it read of the context (COPY, ADD, RUN --mount=type=bind): "context" holds their
+    // checksums; on a miss they are walked again to name the files that changed.
+    std::vector<build::CopyRequest> context_reads;
+    std::string Key() const { return Sha256Of(named.dump()); }
+  };
+
+  Result<StepInputs> Inputs(const Step& step, const FsState& state) {
+    StepInputs in;
+    ojson& n = in.named;
+    n["parent"] = state.key;
+    n["instruction"] = step.instruction.name;
+    ojson from = ojson::array(), context = ojson::array();
+    auto read_context = [&](const build::CopyRequest& req) -> Status {
+      STRATA_ASSIGN_OR_RETURN(auto sum, ContextChecksum(req));
+      context.push_back(sum.str());
+      in.context_reads.push_back(req);
+      return Ok();
+    };
     if (auto* run = std::get_if<dockerfile::RunCommand>(&step.instruction.command)) {
-      in.push_back(step.args);
-      in.push_back(step.env);
-      in.push_back(step.proxy_env);
-      in.push_back(step.workdir);
-      in.push_back(step.user);
-      in.push_back(NetworkFor(*run));
-      in.push_back(run->security);
+      n["command"] = step.args;
+      n["env"] = step.env;
+      n["proxy env"] = step.proxy_env;
+      n["workdir"] = step.workdir;
+      n["user"] = step.user;
+      n["network"] = NetworkFor(*run);
+      n["security"] = run->security;
+      ojson mounts = ojson::array();
       size_t src_i = 0;
       for (const auto& m : run->mounts) {
-        ojson mj = {dockerfile::MountTypeName(m.type),
-                    m.target,
-                    m.source,
-                    m.read_only,
-                    m.cache_id,
-                    m.sharing};
+        mounts.push_back({dockerfile::MountTypeName(m.type), m.target, m.source, m.read_only,
+                          m.cache_id, m.sharing});
         if (m.type == dockerfile::MountType::kBind && !m.from.empty() &&
             src_i < step.sources.size()) {
           STRATA_ASSIGN_OR_RETURN(auto src, SourceOf(step.sources[src_i++]));
-          mj.push_back(src.second);
+          from.push_back(src.second);
         } else if (m.type == dockerfile::MountType::kBind) {
           build::CopyRequest req;
           req.sources = {m.source.empty() ? "." : m.source};
           req.dest = "/";
-          STRATA_ASSIGN_OR_RETURN(auto sum, ContextChecksum(req));
-          mj.push_back(sum.str());
+          STRATA_TRY(read_context(req));
         }
-        in.push_back(mj);
       }
+      n["mounts"] = mounts;
     } else if (std::holds_alternative<dockerfile::CopyCommand>(step.instruction.command) ||
                std::holds_alternative<dockerfile::AddCommand>(step.instruction.command)) {
       STRATA_ASSIGN_OR_RETURN(auto req, CopyRequestFor(step, nullptr));
-      in.push_back(req.dest);
-      in.push_back(req.workdir);
-      in.push_back(CopyFlagsText(step));
+      n["dest"] = req.dest;
+      n["workdir"] = req.workdir;
+      n["flags"] = CopyFlagsText(step);
+      n["paths"] = req.sources;
       if (!step.sources.empty()) {
         // A stage's or image's state key already names its whole content, so
         // the key needs no mount of it: the source paths select within it.
         STRATA_ASSIGN_OR_RETURN(auto src, SourceOf(step.sources[0]));
-        in.push_back(src.second);
-        in.push_back(req.sources);
+        from.push_back(src.second);
       } else {
-        STRATA_ASSIGN_OR_RETURN(auto sum, ContextChecksum(req));
-        in.push_back(sum.str());
+        STRATA_TRY(read_context(req));
       }
     } else {
-      in.push_back(build::WorkdirAfter(step));
-      in.push_back(step.user);
+      n["workdir"] = build::WorkdirAfter(step);
+      n["user"] = step.user;
     }
-    return Sha256Of(in.dump());
+    if (!from.empty()) n["from"] = from;
+    if (!context.empty()) n["context"] = context;
+    return in;
+  }
+
+  // Says why a step missed the cache, from what the last build of the same step (same
+  // Dockerfile, same stage and position) recorded in build/explain/: the parent, the
+  // command, a build arg or variable, the context files it read. BuildKit cannot say
+  // (moby/buildkit#2567). A record is written only when the step's key changes, so fully
+  // cached rebuilds write nothing.
+  class MissExplainer {
+   public:
+    MissExplainer(Builder& b, const std::string& label, const StepInputs& in, const FsState& parent)
+        : b_(b), in_(in), parent_made_by_(parent.made_by) {
+      std::string identity = b.StepIdentity(label);
+      std::string dir = b.s_.root() + "/build/explain";
+      std::string name = Sha256Of(identity).substr(7, 32);
+      path_ = dir + "/" + name + ".json";
+      key_link_ = dir + "/" + name + ".key";
+      dir_ = dir;
+    }
+
+    // The reason for a miss, or "" when there is nothing to say.
+    std::string Why(bool no_cache) {
+      if (no_cache) return "the cache is off for this step (--no-cache)";
+      auto text = ReadFile(path_);
+      if (!text) return "not built before";
+      ojson prev = ojson::parse(*text, nullptr, false);
+      if (!prev.is_object() || !prev.contains("inputs")) return "not built before";
+      const ojson& was = prev["inputs"];
+      const ojson& now = in_.named;
+      std::vector<std::string> why;
+      if (was.value("parent", "") != now.value("parent", "")) {
+        std::string before = prev.value("made_by", "");
+        why.push_back(before != parent_made_by_ && !before.empty()
+                          ? "its parent changed: was " + before + ", now " + parent_made_by_
+                          : "its parent changed: " + parent_made_by_);
+      }
+      for (auto& [k, v] : now.items()) {
+        if (k == "parent" || (was.contains(k) && was[k] == v)) continue;
+        if (k == "env") {
+          why.push_back(EnvChange(was.value("env", ojson::array()), v));
+        } else if (k == "context") {
+          why.push_back(FileChanges(prev.value("files", ojson::object())));
+        } else if (k == "command") {
+          why.push_back("the command changed: was " + Joined(was.value(k, ojson::array())));
+        } else if (k == "from") {
+          why.push_back("the stage or image it copies from changed");
+        } else {
+          why.push_back("its " + k + " changed");
+        }
+      }
+      for (auto& [k, v] : was.items()) {
+        if (!now.contains(k)) why.push_back("its " + k + " changed");
+      }
+      if (why.empty()) return "the cache entry was removed (builder prune)";
+      std::string out;
+      for (const auto& w : why) out += (out.empty() ? "" : "; ") + w;
+      return out;
+    }
+
+    // Records this build's inputs when they differ from the recorded ones.
+    void Remember() {
+      std::string key = in_.Key();
+      std::error_code ec;
+      if (std::filesystem::read_symlink(key_link_, ec).string() == key) return;
+      ojson rec = ojson::object();
+      rec["made_by"] = parent_made_by_;
+      rec["inputs"] = in_.named;
+      rec["files"] = Files();
+      (void)MakeDirs(dir_);
+      // Advisory only: a failure to write costs an explanation, never the build.
+      if (!WriteFileAtomicStream(path_, 0644, false, [&](Writer& w) {
+            std::string text = rec.dump();
+            return w.Write(text.data(), text.size());
+          })) {
+        return;
+      }
+      std::string tmp = key_link_ + ".tmp" + std::to_string(::getpid());
+      ::unlink(tmp.c_str());
+      if (::symlink(key.c_str(), tmp.c_str()) == 0) (void)!::rename(tmp.c_str(), key_link_.c_str());
+    }
+
+   private:
+    ojson Files() {
+      if (!files_) {
+        files_.emplace();
+        for (const auto& req : in_.context_reads) {
+          build::CopySource src = b_.ContextSource();
+          (void)build::ChecksumSources(src, req, &*files_);
+        }
+      }
+      ojson j = ojson::object();
+      for (const auto& [path, sum] : *files_) j[path] = sum;
+      return j;
+    }
+
+    std::string FileChanges(const ojson& was) {
+      ojson now = Files();
+      std::vector<std::string> changed, added, removed;
+      for (auto& [path, sum] : now.items()) {
+        if (!was.contains(path)) {
+          added.push_back(path);
+        } else if (was[path] != sum) {
+          changed.push_back(path);
+        }
+      }
+      for (auto& [path, sum] : was.items()) {
+        if (!now.contains(path)) removed.push_back(path);
+      }
+      std::string out;
+      auto list = [&](const char* what, const std::vector<std::string>& v) {
+        if (v.empty()) return;
+        out += out.empty() ? "" : ", ";
+        out += std::string(what) + " ";
+        // Directories change when what is in them does: name the files first.
+        for (size_t i = 0; i < v.size() && i < 5; ++i) out += (i ? " " : "") + v[i];
+        if (v.size() > 5) out += " and " + std::to_string(v.size() - 5) + " more";
+      };
+      list("changed", changed);
+      list("added", added);
+      list("removed", removed);
+      return out.empty() ? "the context files it reads changed" : "context files " + out;
+    }
+
+    std::string EnvChange(const ojson& was, const ojson& now) {
+      auto to_map = [](const ojson& a) {
+        std::map<std::string, std::string> m;
+        for (const auto& e : a) {
+          std::string kv = e.get<std::string>();
+          size_t eq = kv.find('=');
+          m[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+        }
+        return m;
+      };
+      auto w = to_map(was), n = to_map(now);
+      std::string out;
+      for (const auto& [k, v] : n) {
+        auto it = w.find(k);
+        if (it != w.end() && it->second == v) continue;
+        out += (out.empty() ? "" : ", ") + k + "=" + (it == w.end() ? "(unset)" : it->second) +
+               " -> " + k + "=" + v;
+      }
+      for (const auto& [k, v] : w) {
+        if (!n.count(k)) out += (out.empty() ? "" : ", ") + k + "=" + v + " -> (unset)";
+      }
+      return "build arg or environment changed: " + out;
+    }
+
+    static std::string Joined(const ojson& argv) {
+      std::string out;
+      for (const auto& a : argv) out += (out.empty() ? "" : " ") + a.get<std::string>();
+      return out;
+    }
+
+    Builder& b_;
+    const StepInputs& in_;
+    std::string parent_made_by_;
+    std::string dir_, path_, key_link_;
+    std::optional<build::FileSums> files_;
+  };
+
+  // Which step this is across builds: the Dockerfile and the step's place in it.
+  std::string StepIdentity(const std::string& label) const {
+    std::string where = o_.dockerfile_text ? "stdin|" + o_.context_dir : dockerfile_path_;
+    std::error_code ec;
+    if (!o_.dockerfile_text) {
+      auto abs = std::filesystem::absolute(dockerfile_path_, ec);
+      if (!ec) where = abs.lexically_normal().string();
+    }
+    return where + "|" + label.substr(0, label.find(']') + 1);
   }
 
   static std::string CopyFlagsText(const Step& step) {

@@ -90,7 +90,7 @@ Result<BuildCachePruneReport> PruneBuildCache(Store& s, const BuildCachePruneOpt
     }
     STRATA_TRY(tx.Commit());
     if (o.all) {
-      for (const char* sub : {"/build/cache-mounts", "/build/hashcache"}) {
+      for (const char* sub : {"/build/cache-mounts", "/build/hashcache", "/build/explain"}) {
         std::string p = s.root() + sub;
         report.reclaimed_bytes += DiskUsage(p);
         STRATA_TRY(RemoveAll(p));

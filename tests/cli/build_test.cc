@@ -963,6 +963,61 @@ TEST_F(BuildTest, OutputValuesDockerRefusesAreRefusedWithItsWords) {
   EXPECT_EQ(Slurp(env_.dir() + "/dest=x1/hi"), "hi\n");
 }
 
+// Every step that misses the cache says why (BuildKit cannot: moby/buildkit#2567).
+TEST_F(BuildTest, CacheMissesSayWhichInputChanged) {
+  std::string ctx = Context("explain", {{"Dockerfile", R"(FROM bb
+ARG V=1
+COPY src /app/
+RUN echo $V > /v
+RUN cat /app/a
+)"},
+                                        {"src/a", "a\n"},
+                                        {"src/b", "b\n"}});
+  auto misses = [](const std::string& err) {
+    static const std::regex re(R"(^#\d+ cache miss: (.*)$)");
+    std::vector<std::string> out;
+    std::stringstream ss(err);
+    std::string line;
+    std::smatch m;
+    while (std::getline(ss, line)) {
+      if (std::regex_match(line, m, re)) out.push_back(m[1]);
+    }
+    return out;
+  };
+  std::string b = "--network=none " + ctx;
+  auto r = Build(b);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(misses(r.err), std::vector<std::string>(3, "not built before"));
+  r = Build(b);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(misses(r.err), std::vector<std::string>{});
+  WriteText(ctx + "/src/a", "a2\n");
+  WriteText(ctx + "/src/c", "c\n");
+  std::filesystem::remove(ctx + "/src/b");
+  r = Build("--build-arg V=2 " + b);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(misses(r.err),
+            (std::vector<std::string>{
+                "context files changed /src/a, added /src/c, removed /src/b",
+                "its parent changed: [2/4] COPY src /app/; build arg or environment changed: V=1 "
+                "-> V=2",
+                "its parent changed: [3/4] RUN echo $V > /v; build arg or environment changed: "
+                "V=1 -> V=2"}));
+  WriteText(ctx + "/Dockerfile",
+            "FROM bb\nARG V=1\nCOPY src /app/\nRUN echo $V > /v\nRUN ls /app\n");
+  r = Build("--build-arg V=2 " + b);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(misses(r.err),
+            std::vector<std::string>{"the command changed: was /bin/sh -c cat /app/a"});
+  r = Build("--no-cache --build-arg V=2 " + b);
+  EXPECT_EQ(misses(r.err),
+            std::vector<std::string>(3, "the cache is off for this step (--no-cache)"));
+  // builder prune -a forgets the records with the cache.
+  ASSERT_EQ(env_.Run("builder prune -a -f").rc, 0);
+  r = Build("--build-arg V=2 " + b);
+  EXPECT_EQ(misses(r.err), std::vector<std::string>(3, "not built before"));
+}
+
 class BuildDockerTest : public BuildTest {
  protected:
   void SetUp() override {
