@@ -36,9 +36,8 @@ bool HasOverlay() {
   return fs.find("\toverlay\n") != std::string::npos;
 }
 
-// The RUN output lines of a --progress=plain build ("#7 0.123 text" → "text").
-std::vector<std::string> RunLines(const std::string& err) {
-  static const std::regex re(R"(^#\d+ \d+\.\d+ (.*)$)");
+// The first group of every line of err that matches re.
+std::vector<std::string> MatchingLines(const std::string& err, const std::regex& re) {
   std::vector<std::string> out;
   std::stringstream ss(err);
   std::string line;
@@ -47,6 +46,12 @@ std::vector<std::string> RunLines(const std::string& err) {
     if (std::regex_match(line, m, re)) out.push_back(m[1]);
   }
   return out;
+}
+
+// The RUN output lines of a --progress=plain build ("#7 0.123 text" → "text").
+std::vector<std::string> RunLines(const std::string& err) {
+  static const std::regex re(R"(^#\d+ \d+\.\d+ (.*)$)");
+  return MatchingLines(err, re);
 }
 
 // For the step whose progress label ("#N [..] TEXT") contains needle: whether it printed
@@ -975,15 +980,9 @@ RUN cat /app/a
                                         {"src/b", "b\n"}});
   auto misses = [](const std::string& err) {
     static const std::regex re(R"(^#\d+ cache miss: (.*)$)");
-    std::vector<std::string> out;
-    std::stringstream ss(err);
-    std::string line;
-    std::smatch m;
-    while (std::getline(ss, line)) {
-      if (std::regex_match(line, m, re)) out.push_back(m[1]);
-    }
-    return out;
+    return MatchingLines(err, re);
   };
+
   std::string b = "--network=none " + ctx;
   auto r = Build(b);
   ASSERT_EQ(r.rc, 0) << r.err;
