@@ -21,6 +21,7 @@
 #include "build/user.h"
 #include "digest/hasher.h"
 #include "engine/archive_io.h"
+#include "engine/build_history.h"
 #include "engine/docker_json.h"
 #include "engine/images.h"
 #include "engine/layers.h"
@@ -1155,6 +1156,13 @@ class Builder {
           Line(vx + ts + pending.substr(0, nl));
           pending.erase(0, nl + 1);
         }
+        // A line that never ends is shown in pieces: memory stays bounded, nothing is cut.
+        if (pending.size() >= (256 << 10)) {
+          char ts[32];
+          snprintf(ts, sizeof ts, " %.3f ", Since(t0));
+          Line(vx + ts + pending);
+          pending.clear();
+        }
       }
       if (!pending.empty()) {
         char ts[32];
@@ -1320,8 +1328,28 @@ class Builder {
 }  // namespace
 
 Result<BuildResult> Build(Store& s, const BuildOptions& opts) {
-  Builder b(s, opts);
-  STRATA_ASSIGN_OR_RETURN(BuildResult r, b.Run());
+  // The record keeps every line the user sees, and those -q hides.
+  std::string name = "-";
+  if (!opts.tags.empty()) {
+    name = opts.tags[0];
+  } else if (!opts.context_stream) {
+    auto p = std::filesystem::absolute(opts.context_dir).lexically_normal();
+    name = p.filename().empty() ? p.parent_path().filename().string() : p.filename().string();
+  }
+  STRATA_ASSIGN_OR_RETURN(auto log, BuildLog::Start(s, name));
+  BuildOptions logged = opts;
+  logged.output = [&log, &opts](const std::string& line) {
+    log->Line(line);
+    if (opts.output) opts.output(line);
+  };
+  Builder b(s, logged);
+  auto built = b.Run();
+  bool cancelled = opts.cancel && opts.cancel->load();
+  if (!built) log->Line("ERROR: " + built.error().message);
+  (void)log->Finish(static_cast<bool>(built), cancelled, built ? built->image_id : std::string(),
+                    built ? std::string() : built.error().message);
+  if (!built) return built.error();
+  BuildResult r = std::move(*built);
   const BuildExport& e = opts.exporter;
   if ((e.type == BuildExport::Type::kDocker || e.type == BuildExport::Type::kOci) &&
       !e.dest.empty()) {

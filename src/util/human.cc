@@ -108,4 +108,11 @@ std::string HumanDuration(std::chrono::nanoseconds d) {
 Result<int64_t> FromHumanSize(std::string_view size) { return ParseSize(size, false); }
 Result<int64_t> RAMInBytes(std::string_view size) { return ParseSize(size, true); }
 
+std::string HumanSince(int64_t unix_ns) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return HumanDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(
+             now - std::chrono::nanoseconds(unix_ns))) +
+         " ago";
+}
+
 }  // namespace strata

@@ -25,6 +25,8 @@ template <typename Rep, typename Period>
 std::string HumanDuration(std::chrono::duration<Rep, Period> d) {
   return HumanDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(d));
 }
+// docker's "CREATED" text for a time (Unix nanoseconds): "2 weeks ago".
+std::string HumanSince(int64_t unix_ns);
 
 // FromHumanSize: "10MB" -> 10000000 (decimal multiples; "b"/"kb"/"k"/"kib" all accepted).
 Result<int64_t> FromHumanSize(std::string_view size);

@@ -1017,6 +1017,65 @@ RUN cat /app/a
   EXPECT_EQ(misses(r.err), std::vector<std::string>(3, "not built before"));
 }
 
+// Every build is recorded with its complete log, -q or not, cut at no size (BuildKit stops a
+// step's log at 1 MiB: docker/buildx#484), for `builder history ls|logs`.
+TEST_F(BuildTest, BuildRecordsKeepTheCompleteLog) {
+  std::string ctx = Context("records", {{"Dockerfile", R"(FROM bb
+RUN i=0; while [ $i -lt 70000 ]; do echo "line $i of a long log"; i=$((i+1)); done
+RUN head -c 300000 /dev/zero | tr '\0' x
+)"}});
+  auto r = env_.Run("build -q --network=none -t rec:1 " + ctx);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto bad = env_.Run("build -q --network=none -f " + ctx + "/nosuch " + ctx);
+  ASSERT_NE(bad.rc, 0);
+  auto ls = env_.Run("builder history ls");
+  ASSERT_EQ(ls.rc, 0) << ls.err;
+  std::regex row(R"(^([a-z0-9]{25}) +(\S+) +(\S+) +.* ago +[0-9.]+s$)");
+  std::vector<std::vector<std::string>> rows;
+  std::stringstream ss(ls.out);
+  std::string line;
+  std::getline(ss, line);
+  EXPECT_EQ(line.substr(0, 8), "BUILD ID");
+  while (std::getline(ss, line)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, row)) << line;
+    rows.push_back({m[1], m[2], m[3]});
+  }
+  ASSERT_EQ(rows.size(), 2u) << ls.out;
+  EXPECT_EQ(rows[0][1], "records");  // no tag: the context directory's name
+  EXPECT_EQ(rows[0][2], "Error");
+  EXPECT_EQ(rows[1][1], "rec:1");
+  EXPECT_EQ(rows[1][2], "Completed");
+  auto newest = env_.Run("builder history logs");
+  EXPECT_EQ(newest.out, env_.Run("builder history logs " + rows[0][0].substr(0, 6)).out);
+  EXPECT_NE(newest.out.find("ERROR: "), std::string::npos) << newest.out;
+  auto log = env_.Run("builder history logs ^1");
+  ASSERT_EQ(log.rc, 0) << log.err;
+  EXPECT_EQ(log.out, env_.Run("builder history logs " + rows[1][0]).out);
+  // Not RunLines: std::regex recurses per character and a 256 KiB line overflows the stack.
+  std::vector<std::string> run;
+  std::stringstream logs(log.out);
+  while (std::getline(logs, line)) {
+    size_t sp = line.find(' '), sp2 = line.find(' ', sp + 1);
+    if (line.starts_with("#") && sp2 != std::string::npos &&
+        line.substr(sp + 1, sp2 - sp - 1).find_first_not_of("0123456789.") == std::string::npos) {
+      run.push_back(line.substr(sp2 + 1));
+    }
+  }
+  size_t numbered = 0, xs = 0;
+  for (const auto& l : run) {
+    if (l.starts_with("line "))
+      EXPECT_EQ(l, "line " + std::to_string(numbered++) + " of a long log");
+    if (l.find_first_not_of('x') == std::string::npos) xs += l.size();
+  }
+  EXPECT_EQ(numbered, 70000u);  // 2 MiB of output, every line
+  EXPECT_EQ(xs, 300000u);       // a line with no end, in pieces, every byte
+  EXPECT_NE(log.out.find("naming to docker.io/library/rec:1 done"), std::string::npos);
+  auto none = env_.Run("builder history logs ^5");
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_EQ(none.err, "ERROR: no completed build found\n");
+}
+
 class BuildDockerTest : public BuildTest {
  protected:
   void SetUp() override {

@@ -1,4 +1,7 @@
 // strata builder prune: docker's flags, prompt and output over the store's build cache.
+// strata builder history ls|logs: the build records (docker buildx history's commands).
+#include <fcntl.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -6,9 +9,13 @@
 #include "cli/context.h"
 #include "cli/help.h"
 #include "cli/prune.h"
+#include "engine/build_history.h"
 #include "engine/gc.h"
 #include "engine/timefmt.h"
+#include "format/tabwriter.h"
+#include "util/fs.h"
 #include "util/human.h"
+#include "util/io.h"
 
 namespace strata::cli {
 
@@ -75,6 +82,55 @@ void RegisterBuilderCommands(CLI::App& app, Context& ctx) {
     out += "Total reclaimed space: " + HumanSize(static_cast<double>(r->reclaimed_bytes)) + "\n";
     Out(out);
   });
+  auto* history = builder->add_subcommand("history", "Commands to work on build records");
+  SetUsage(history, "COMMAND");
+  history->require_subcommand(1);
+  {
+    auto no_trunc = std::make_shared<bool>(false);
+    auto* ls = history->add_subcommand("ls", "List build records");
+    SetUsage(ls, "[OPTIONS]");
+    ls->add_flag("--no-trunc", *no_trunc, "Don't truncate output");
+    ls->callback([no_trunc, &ctx] {
+      auto s = ctx.Store();
+      if (!s) return ctx.Fail(s.error());
+      auto records = engine::ListBuildRecords(**s);
+      if (!records) return ctx.Fail(records.error());
+      format::TabWriter tw(10, 1, 3, ' ', 0);
+      tw.Write("BUILD ID\tNAME\tSTATUS\tCREATED AT\tDURATION\n");
+      for (const auto& r : *records) {
+        std::string name = r.name;
+        if (!*no_trunc && format::DisplayWidth(name) > 36) name = name.substr(0, 35) + "…";
+        std::string duration = "-";
+        if (r.completed_ns > 0) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.1fs", (r.completed_ns - r.started_ns) / 1e9);
+          duration = buf;
+        }
+        tw.Write(r.id + "\t" + name + "\t" + r.status + "\t" + HumanSince(r.started_ns) + "\t" +
+                 duration + "\n");
+      }
+      tw.Flush();
+      Out(tw.Take());
+    });
+  }
+  {
+    auto ref = std::make_shared<std::string>();
+    auto* logs = history->add_subcommand("logs", "Print the logs of a build record");
+    SetUsage(logs, "[OPTIONS] [REF]");
+    logs->add_option("REF", *ref, "Build ID, or ^N for the Nth build before the newest");
+    logs->callback([ref, &ctx] {
+      auto s = ctx.Store();
+      if (!s) return ctx.Fail(s.error());
+      auto r = engine::FindBuildRecord(**s, *ref);
+      if (!r) return ctx.FailPlain("ERROR: " + r.error().message);
+      // Streamed: a log is as long as the build made it.
+      auto fd = OpenFile(engine::BuildLogPath(**s, *r), O_RDONLY | O_CLOEXEC);
+      if (!fd) return ctx.FailPlain("ERROR: " + fd.error().message);
+      FdReader in(fd->get());
+      FdWriter out(1);
+      if (auto st = Copy(in, out); !st) return ctx.FailPlain("ERROR: " + st.error().message);
+    });
+  }
 }
 
 }  // namespace strata::cli

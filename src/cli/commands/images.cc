@@ -35,12 +35,6 @@ std::string TruncId(const std::string& id, bool no_trunc) {
   return id.substr(id.find(':') + 1, 12);
 }
 
-std::string CreatedSince(int64_t created_ns) {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  auto d = now - std::chrono::nanoseconds(created_ns);
-  return HumanDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(d)) + " ago";
-}
-
 // "2026-11-27 16:23:14 +0000 UTC": Go's time.Time String() in UTC.
 std::string GoTimeString(int64_t unix_ns) {
   time_t t = static_cast<time_t>(unix_ns / 1000000000);
@@ -229,7 +223,7 @@ void RegisterImages(CLI::App& parent, Context& ctx, const std::string& name, boo
       }
       // Fields shared by every row of this image are computed once.
       std::string_view created_at = rows.Keep(GoTimeString(img.created));
-      std::string_view created_since = rows.Keep(CreatedSince(img.created));
+      std::string_view created_since = rows.Keep(HumanSince(img.created));
       std::string_view id = rows.Keep(TruncId(img.id, o->no_trunc));
       std::string_view size = rows.Keep(HumanSizeWithPrecision(static_cast<double>(img.size), 3));
       std::string_view virtual_size = rows.Keep(HumanSize(static_cast<double>(img.size)));
@@ -350,7 +344,7 @@ void RegisterHistory(CLI::App& parent, Context& ctx) {
       r["Comment"] = h.comment;
       r["CreatedAt"] = engine::FormatRfc3339Nano(h.created * 1000000000).substr(0, 19) + "Z";
       r["CreatedBy"] = h.created_by;
-      r["CreatedSince"] = o->human ? CreatedSince(h.created * 1000000000)
+      r["CreatedSince"] = o->human ? HumanSince(h.created * 1000000000)
                                    : engine::FormatRfc3339Nano(h.created * 1000000000);
       r["ID"] = h.id == "<missing>" ? h.id : TruncId(h.id, o->no_trunc);
       r["Size"] = o->human ? HumanSizeWithPrecision(static_cast<double>(h.size), 3)

@@ -15,17 +15,6 @@
 #include "util/human.h"
 
 namespace strata::cli {
-namespace {
-
-std::string CreatedSinceText(int64_t created_ns) {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  return HumanDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(
-             now - std::chrono::nanoseconds(created_ns))) +
-         " ago";
-}
-
-}  // namespace
-
 void RegisterSystemCommands(CLI::App& app, Context& ctx) {
   {
     auto fmt = std::make_shared<std::string>();
@@ -118,9 +107,8 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
           auto r = image::ParseNormalizedNamed(img.tags[0]);
           if (r) repo = r->FamiliarName(), tag = r->Tag();
         }
-        v += repo + "\t" + tag + "\t" + img.id.substr(7, 12) + "\t" +
-             CreatedSinceText(img.created) + "\t" +
-             HumanSizeWithPrecision(static_cast<double>(img.size), 3) + "\t" +
+        v += repo + "\t" + tag + "\t" + img.id.substr(7, 12) + "\t" + HumanSince(img.created) +
+             "\t" + HumanSizeWithPrecision(static_cast<double>(img.size), 3) + "\t" +
              HumanSize(static_cast<double>(shared)) + "\t" +
              HumanSize(static_cast<double>(unique)) + "\t0\n";
       }
@@ -130,9 +118,8 @@ void RegisterSystemCommands(CLI::App& app, Context& ctx) {
       for (auto& c : *cache) {
         bool shared = c.chain_id && users.count(*c.chain_id);
         b += c.key.substr(c.key.find(':') + 1, 12) + "\tregular\t" +
-             HumanSize(static_cast<double>(c.size)) + "\t" + CreatedSinceText(c.created_at) + "\t" +
-             CreatedSinceText(c.last_used * 1000000000) + "\t1\t" + (shared ? "true" : "false") +
-             "\n";
+             HumanSize(static_cast<double>(c.size)) + "\t" + HumanSince(c.created_at) + "\t" +
+             HumanSince(c.last_used * 1000000000) + "\t1\t" + (shared ? "true" : "false") + "\n";
       }
       Out("Images space usage:\n\n" + format::AlignTable(v) +
           "\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE    "
