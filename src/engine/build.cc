@@ -310,10 +310,13 @@ class Builder {
       Line(vx + " " + url);
       auto t0 = std::chrono::steady_clock::now();
       std::call_once(http_once_, [this] { http_ = std::make_unique<registry::HttpClient>(); });
-      auto r = FetchHttpSource(*http_, url, s_.TmpDir());
+      auto r = FetchHttpSource(*http_, url, s_.TmpDir(), [this] { return Stopping(); });
       if (r) {
         Line(vx + " DONE " + Secs(Since(t0)));
         mine->set_value(std::make_shared<const HttpDownload>(std::move(*r)));
+      } else if (r.error().code == ErrorCode::kCancelled) {
+        Line(vx + " CANCELED");
+        mine->set_value(strata::Cancelled("build cancelled"));
       } else {
         Line(vx + " ERROR: " + r.error().message);
         mine->set_value(r.error().Wrap("failed to load cache key"));

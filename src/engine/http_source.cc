@@ -42,6 +42,21 @@ std::optional<std::string> PathUnescape(std::string_view s) {
   return out;
 }
 
+// Ends a transfer between two chunks of the body once the build stops.
+class StoppableWriter : public Writer {
+ public:
+  StoppableWriter(Writer& w, const std::function<bool()>& stop) : w_(w), stop_(stop) {}
+  using Writer::Write;
+  Status Write(const void* buf, size_t n) override {
+    if (stop_ && stop_()) return Cancelled("build cancelled");
+    return w_.Write(buf, n);
+  }
+
+ private:
+  Writer& w_;
+  const std::function<bool()>& stop_;
+};
+
 }  // namespace
 
 std::string HttpSourceFileName(std::string_view url) {
@@ -81,14 +96,15 @@ std::optional<int64_t> ParseHttpDate(std::string_view s) {
 }
 
 Result<HttpDownload> FetchHttpSource(registry::HttpClient& client, const std::string& url,
-                                     const std::string& tmp_dir) {
+                                     const std::string& tmp_dir, std::function<bool()> stop) {
   HttpDownload d;
   d.name = HttpSourceFileName(url);
   STRATA_ASSIGN_OR_RETURN(d.dir, TempDir::Create(tmp_dir, "http-"));
   UniqueFd fd(::open(d.path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd) return ErrnoError("create " + d.path());
   FdWriter file(fd.get());
-  digest::HashingWriter sink(file);
+  digest::HashingWriter hashed(file);
+  StoppableWriter sink(hashed, stop);
 
   registry::Request req;
   req.url = url;
@@ -97,6 +113,7 @@ Result<HttpDownload> FetchHttpSource(registry::HttpClient& client, const std::st
   auto resp = client.Send(req);
   if (!resp) {
     // Go's url.Error: `Get "<url>": <cause>`; the client's own prefix is "GET <url>: ".
+    if (resp.error().code == ErrorCode::kCancelled) return resp.error();
     std::string cause = resp.error().message;
     std::string prefix = "GET " + registry::RedactUrl(url) + ": ";
     if (cause.starts_with(prefix)) cause = cause.substr(prefix.size());
@@ -108,8 +125,8 @@ Result<HttpDownload> FetchHttpSource(registry::HttpClient& client, const std::st
     return Error{code, "invalid response status " + std::to_string(resp->status)};
   }
   if (::fsync(fd.get()) != 0) return ErrnoError("write " + d.path());
-  d.digest = sink.Sum();
-  d.size = sink.size();
+  d.digest = hashed.Sum();
+  d.size = hashed.size();
   // BuildKit dates the file by Last-Modified, else the epoch; the mode stays 0600 whatever
   // the umask did to open's.
   int64_t mtime = 0;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,8 +55,10 @@ struct HttpDownload {
 // GETs url (redirects followed, proxies from the environment) into a new directory under
 // tmp_dir: the body streams to disk through a sha256, never whole in memory. The file gets
 // mode 0600 and Last-Modified as mtime. Errors carry BuildKit's wording, without the
-// "failed to load cache key" the caller adds.
+// "failed to load cache key" the caller adds. `stop`, when set, is asked as the body arrives:
+// true ends the transfer with a kCancelled error (Ctrl-C, or another stage failed).
 Result<HttpDownload> FetchHttpSource(registry::HttpClient& client, const std::string& url,
-                                     const std::string& tmp_dir);
+                                     const std::string& tmp_dir,
+                                     std::function<bool()> stop = nullptr);
 
 }  // namespace strata::engine

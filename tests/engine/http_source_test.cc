@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "digest/digest.h"
 #include "registry/test_support.h"
 
@@ -82,6 +84,14 @@ TEST_F(HttpSourceFetchTest, NoLastModifiedIsTheEpoch) {
   struct stat st;
   ASSERT_EQ(::stat(d->path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mtime, 0);
+}
+
+TEST_F(HttpSourceFetchTest, StopsWhenTheBuildStops) {
+  TestServer server([](const SeenRequest&) { return Reply{200, {}, std::string(1 << 20, 'y')}; });
+  auto d = FetchHttpSource(client_, server.url() + "/big", tmp_.path(), [] { return true; });
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::kCancelled) << d.error().message;
+  EXPECT_TRUE(std::filesystem::is_empty(tmp_.path()));  // nothing of it is left
 }
 
 TEST_F(HttpSourceFetchTest, ErrorsInBuildKitsWords) {
