@@ -23,6 +23,7 @@
 #include "engine/archive_io.h"
 #include "engine/build_history.h"
 #include "engine/docker_json.h"
+#include "engine/http_source.h"
 #include "engine/images.h"
 #include "engine/layers.h"
 #include "engine/pull.h"
@@ -290,6 +291,44 @@ class Builder {
     // remembering their digests would only grow the hash cache.
     build::HashCache* cache = stdin_context_.path().empty() ? hash_cache_.get() : nullptr;
     return build::CopySource{o_.context_dir, &ignore_, cache, true};
+  }
+
+  // ADD <url>: each URL is fetched once per build, when the first step that names it computes
+  // its cache key (the content digest is part of the key); running the step copies that same
+  // file. Stages that name the same URL share the download; its directory goes with the build.
+  Result<std::shared_ptr<const HttpDownload>> Download(const std::string& url) {
+    using Fetched = Result<std::shared_ptr<const HttpDownload>>;
+    std::shared_future<Fetched> got;
+    std::optional<std::promise<Fetched>> mine;
+    {
+      std::lock_guard<std::mutex> l(downloads_mu_);
+      auto it = downloads_.find(url);
+      if (it == downloads_.end()) {
+        got = mine.emplace().get_future().share();
+        downloads_.emplace(url, got);
+      } else {
+        got = it->second;
+      }
+    }
+    if (mine) {
+      // BuildKit shows the HTTP source as a vertex of its own.
+      std::string vx = "#" + std::to_string(NextVertex());
+      Line(vx + " " + url);
+      auto t0 = std::chrono::steady_clock::now();
+      std::call_once(http_once_, [this] { http_ = std::make_unique<registry::HttpClient>(); });
+      auto r = FetchHttpSource(*http_, url, s_.TmpDir(), [this] { return Stopping(); });
+      if (r) {
+        Line(vx + " DONE " + Secs(Since(t0)));
+        mine->set_value(std::make_shared<const HttpDownload>(std::move(*r)));
+      } else if (r.error().code == ErrorCode::kCancelled) {
+        Line(vx + " CANCELED");
+        mine->set_value(strata::Cancelled("build cancelled"));
+      } else {
+        Line(vx + " ERROR: " + r.error().message);
+        mine->set_value(r.error().Wrap("failed to load cache key"));
+      }
+    }
+    return got.get();
   }
 
   // docker build -: stdin is spooled to the store's tmp; an archive becomes the context
@@ -732,17 +771,34 @@ class Builder {
       n["mounts"] = mounts;
     } else if (std::holds_alternative<dockerfile::CopyCommand>(step.instruction.command) ||
                std::holds_alternative<dockerfile::AddCommand>(step.instruction.command)) {
-      STRATA_ASSIGN_OR_RETURN(auto req, CopyRequestFor(step, nullptr));
+      std::vector<std::string> urls;
+      STRATA_ASSIGN_OR_RETURN(auto req, CopyRequestFor(step, nullptr, &urls));
       n["dest"] = req.dest;
       n["workdir"] = req.workdir;
       n["flags"] = CopyFlagsText(step);
       n["paths"] = req.sources;
+      if (!urls.empty()) {
+        // As BuildKit's HTTP source: the fetched file's name and content, not the URL nor
+        // Last-Modified (docker 20.10: a touched file with the same bytes is CACHED).
+        const std::string& want =
+            std::get<dockerfile::AddCommand>(step.instruction.command).checksum;
+        ojson downloads = ojson::array();
+        for (const auto& url : urls) {
+          STRATA_ASSIGN_OR_RETURN(auto dl, Download(url));
+          if (!want.empty() && dl->digest.str() != want) {
+            return InvalidArgument("failed to load cache key: digest mismatch for " + url + ": " +
+                                   dl->digest.str() + " (expected: " + want + ")");
+          }
+          downloads.push_back(ojson{dl->name, dl->digest.str()});
+        }
+        n["downloads"] = downloads;
+      }
       if (!step.sources.empty()) {
         // A stage's or image's state key already names its whole content, so
         // the key needs no mount of it: the source paths select within it.
         STRATA_ASSIGN_OR_RETURN(auto src, SourceOf(step.sources[0]));
         from.push_back(src.second);
-      } else {
+      } else if (!req.sources.empty() || urls.empty()) {
         STRATA_TRY(read_context(req));
       }
     } else {
@@ -795,6 +851,8 @@ class Builder {
           why.push_back(FileChanges(prev.value("files", ojson::object())));
         } else if (k == "command") {
           why.push_back("the command changed: was " + Joined(was.value(k, ojson::array())));
+        } else if (k == "downloads") {
+          why.push_back("a file it downloads changed");
         } else if (k == "from") {
           why.push_back("the stage or image it copies from changed");
         } else {
@@ -939,8 +997,10 @@ class Builder {
     return o_.network.empty() ? "default" : o_.network;
   }
 
-  // COPY/ADD flags → a CopyRequest; chown names resolve in rootfs when given.
-  Result<build::CopyRequest> CopyRequestFor(const Step& step, const std::string* rootfs) {
+  // COPY/ADD flags → a CopyRequest; chown names resolve in rootfs when given. ADD's URL
+  // sources go to *urls, not into the request.
+  Result<build::CopyRequest> CopyRequestFor(const Step& step, const std::string* rootfs,
+                                            std::vector<std::string>* urls = nullptr) {
     build::CopyRequest req;
     req.workdir = step.workdir.empty() ? "/" : step.workdir;
     const dockerfile::SourcesAndDest* files;
@@ -951,6 +1011,7 @@ class Builder {
       chmod = c->chmod;
       req.excludes = c->excludes;
       req.parents = c->parents;
+      req.sources = files->source_paths;
     } else {
       auto& a = std::get<dockerfile::AddCommand>(step.instruction.command);
       files = &a.files;
@@ -959,12 +1020,16 @@ class Builder {
       req.excludes = a.excludes;
       req.is_add = true;
       for (const auto& s : files->source_paths) {
-        if (s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@")) {
-          return Unimplemented("ADD from a URL is not supported yet: " + s);
+        if (s.starts_with("git@")) {
+          return Unimplemented("ADD from a Git repository is not supported yet: " + s);
+        }
+        if (IsHttpSource(s)) {
+          if (urls) urls->push_back(s);
+        } else {
+          req.sources.push_back(s);
         }
       }
     }
-    req.sources = files->source_paths;
     req.dest = files->dest;
     if (!chmod.empty()) {
       char* end = nullptr;
@@ -998,7 +1063,8 @@ class Builder {
       return ExecuteRun(step, *run, rootfs, vx, t0);
     }
     // COPY / ADD
-    STRATA_ASSIGN_OR_RETURN(auto req, CopyRequestFor(step, &rootfs));
+    std::vector<std::string> urls;
+    STRATA_ASSIGN_OR_RETURN(auto req, CopyRequestFor(step, &rootfs, &urls));
     build::CopySource cs = ContextSource();
     std::unique_ptr<View> view;
     if (!step.sources.empty()) {
@@ -1024,8 +1090,20 @@ class Builder {
         hreq.sources.push_back(c.path);
       }
       STRATA_TRY(build::Copy(build::CopySource{hd.path(), nullptr, nullptr, true}, hreq, rootfs));
-      if (req.sources.empty()) return Ok();
+      if (req.sources.empty() && urls.empty()) return Ok();
     }
+    // URL sources: the files fetched for the cache key, copied from their scratch dirs with
+    // COPY's dest rules; a fetched archive stays as it is (BuildKit never unpacks them).
+    for (const auto& url : urls) {
+      STRATA_ASSIGN_OR_RETURN(auto dl, Download(url));
+      build::CopyRequest ureq = req;
+      ureq.sources = {dl->name};
+      ureq.is_add = false;
+      ureq.parents = false;
+      STRATA_TRY(
+          build::Copy(build::CopySource{dl->dir.path(), nullptr, nullptr, true}, ureq, rootfs));
+    }
+    if (!urls.empty() && req.sources.empty()) return Ok();
     return build::Copy(cs, req, rootfs);
   }
 
@@ -1300,6 +1378,10 @@ class Builder {
   std::mutex context_sums_mu_;
   std::map<std::string, std::shared_future<Result<digest::Digest>>> context_sums_;
   TempDir stdin_context_;
+  std::once_flag http_once_;
+  std::unique_ptr<registry::HttpClient> http_;
+  std::mutex downloads_mu_;
+  std::map<std::string, std::shared_future<Result<std::shared_ptr<const HttpDownload>>>> downloads_;
   snapshot::Snapshotter* snaps_ = nullptr;
   std::string dockerfile_path_;
   std::string dockerfile_text_;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli_helpers.h"
+#include "registry/test_support.h"
 
 namespace strata::testing {
 namespace {
@@ -877,6 +878,200 @@ TEST_F(BuildTest, CacheMountOwnerAndMode) {
   RunResult r;
   BuildId(ctx, &r);
   EXPECT_EQ(RunLines(r.err), std::vector<std::string>{"1234:2345 750"}) << r.err;
+}
+
+// --- 8b. ADD <url> -------------------------------------------------------------------------------
+
+// A loopback file server whose files the test changes between builds; counts GETs per path.
+class FileServer {
+ public:
+  struct File {
+    std::string body;
+    std::string last_modified;  // "" sends no Last-Modified
+  };
+  FileServer()
+      : server_([this](const registry::testing::SeenRequest& r) {
+          std::lock_guard<std::mutex> l(mu_);
+          std::string path = r.target.substr(0, r.target.find('?'));
+          ++gets_[path];
+          auto it = files_.find(path);
+          if (it == files_.end()) return registry::testing::Reply{404, {}, "404 not found\n"};
+          registry::testing::Reply rep{200, {}, it->second.body};
+          if (!it->second.last_modified.empty()) {
+            rep.headers.push_back({"Last-Modified", it->second.last_modified});
+          }
+          return rep;
+        }) {}
+  void Set(const std::string& path, File f) {
+    std::lock_guard<std::mutex> l(mu_);
+    files_[path] = std::move(f);
+  }
+  int Gets(const std::string& path) {
+    std::lock_guard<std::mutex> l(mu_);
+    return gets_[path];
+  }
+  std::string url() const { return server_.url(); }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, File> files_;
+  std::map<std::string, int> gets_;
+  registry::testing::TestServer server_;  // last: stops before the maps go
+};
+
+constexpr const char* kLastModified = "Thu, 02 Jan 2020 03:04:05 GMT";  // 1577934245
+
+// "mode uid:gid mtime size" of a path, as `stat -c '%a %u:%g %Y %s'` shows it.
+std::string StatLine(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return "missing";
+  char buf[128];
+  snprintf(buf, sizeof buf, "%o %u:%u %lld %lld", st.st_mode & 07777, st.st_uid, st.st_gid,
+           static_cast<long long>(st.st_mtime), static_cast<long long>(st.st_size));
+  return buf;
+}
+
+// docker 20.10 (DOCKER_BUILDKIT=1, the same files served by python3 http.server), `stat -c
+// '%n %a %u:%g %Y %s'` in the image: /a/hello.txt 600 0:0 1577934245 10; /b the file itself;
+// /c/hello.txt (query dropped); /e/__unnamed__ 600 0:0 0 (no Last-Modified: the epoch);
+// /f/arch.tar.gz not extracted; --chown=123:456 gives /g 755 123:456 and /g/hello.txt 600
+// 123:456; WORKDIR /w + `ADD url rel` gives /w/rel. --chmod: 20.10 ignores it for a URL (600),
+// current BuildKit applies it; strata does as current BuildKit (755).
+TEST_F(BuildTest, AddFromUrlNamesModesOwnersAndTimes) {
+  FileServer srv;
+  srv.Set("/hello.txt", {"hello url\n", kLastModified});
+  srv.Set("/", {"<html>listing</html>\n", ""});
+  std::string tgz = env_.dir() + "/arch.tar.gz";
+  ASSERT_EQ(env_.Shell("mkdir -p " + env_.dir() + "/t && echo inner > " + env_.dir() +
+                       "/t/inner.txt && tar czf " + tgz + " -C " + env_.dir() + "/t inner.txt")
+                .rc,
+            0);
+  srv.Set("/arch.tar.gz", {Slurp(tgz), kLastModified});
+  std::string u = srv.url();
+  std::string ctx = Context("url", {{"Dockerfile",
+                                     "FROM bb\n"
+                                     "ADD " +
+                                         u +
+                                         "/hello.txt /a/\n"
+                                         "ADD " +
+                                         u +
+                                         "/hello.txt /b\n"
+                                         "ADD " +
+                                         u +
+                                         "/hello.txt?x=1&y=2 /c/\n"
+                                         "ADD " +
+                                         u +
+                                         "/ /e/\n"
+                                         "ADD " +
+                                         u +
+                                         "/arch.tar.gz /f/\n"
+                                         "ADD --chown=123:456 " +
+                                         u +
+                                         "/hello.txt /g/\n"
+                                         "ADD --chmod=755 " +
+                                         u +
+                                         "/hello.txt /h/\n"
+                                         "WORKDIR /w\n"
+                                         "ADD " +
+                                         u + "/hello.txt rel\n"}});
+  RunResult r;
+  ASSERT_FALSE(BuildId("-t url " + ctx, &r).empty()) << r.err;
+  std::string fs = Rootfs("url");
+  EXPECT_EQ(Slurp(fs + "/a/hello.txt"), "hello url\n");
+  EXPECT_EQ(StatLine(fs + "/a/hello.txt"), "600 0:0 1577934245 10");
+  EXPECT_EQ(StatLine(fs + "/b"), "600 0:0 1577934245 10");
+  EXPECT_EQ(StatLine(fs + "/c/hello.txt"), "600 0:0 1577934245 10");
+  EXPECT_EQ(StatLine(fs + "/e/__unnamed__"), "600 0:0 0 21");
+  EXPECT_EQ(Slurp(fs + "/f/arch.tar.gz"), Slurp(tgz));
+  EXPECT_FALSE(std::filesystem::exists(fs + "/f/inner.txt"));
+  EXPECT_EQ(StatLine(fs + "/g/hello.txt"), "600 123:456 1577934245 10");
+  EXPECT_EQ(StatLine(fs + "/g").substr(0, 11), "755 123:456");
+  EXPECT_EQ(StatLine(fs + "/h/hello.txt"), "755 0:0 1577934245 10");
+  EXPECT_EQ(StatLine(fs + "/w/rel"), "600 0:0 1577934245 10");
+  // Five steps name /hello.txt: it is fetched once for the build.
+  EXPECT_EQ(srv.Gets("/hello.txt"), 2) << "one GET for hello.txt, one for hello.txt?x=1&y=2";
+  // BuildKit shows each URL as a vertex of its own.
+  EXPECT_NE(r.err.find(" " + u + "/hello.txt\n"), std::string::npos) << r.err;
+  ExpectNothingLeft();
+}
+
+// docker 20.10: an identical rebuild is CACHED (the file is fetched again to know), so is one
+// where only Last-Modified moved; changed bytes run the step again.
+TEST_F(BuildTest, AddFromUrlCachesOnTheContent) {
+  FileServer srv;
+  srv.Set("/var.txt", {"v1\n", kLastModified});
+  std::string ctx =
+      Context("urlc", {{"Dockerfile", "FROM bb\nADD " + srv.url() + "/var.txt /v/\n"}});
+  RunResult r;
+  std::string id1 = BuildId(ctx, &r);
+  EXPECT_EQ(Cached(r.err, "ADD "), false) << r.err;
+  std::string id2 = BuildId(ctx, &r);
+  EXPECT_EQ(Cached(r.err, "ADD "), true) << r.err;
+  EXPECT_EQ(id1, id2);
+  EXPECT_EQ(srv.Gets("/var.txt"), 2);
+
+  srv.Set("/var.txt", {"v1\n", "Fri, 03 Jan 2020 03:04:05 GMT"});
+  EXPECT_EQ(BuildId(ctx, &r), id1);
+  EXPECT_EQ(Cached(r.err, "ADD "), true) << r.err;
+
+  srv.Set("/var.txt", {"v2\n", kLastModified});
+  std::string id3 = BuildId("-t urlc " + ctx, &r);
+  EXPECT_EQ(Cached(r.err, "ADD "), false) << r.err;
+  EXPECT_NE(id3, id1);
+  EXPECT_EQ(Slurp(Rootfs("urlc") + "/v/var.txt"), "v2\n");
+  ExpectNothingLeft();
+}
+
+// --checksum (BuildKit's wording; docker 20.10's frontend does not know the flag).
+TEST_F(BuildTest, AddFromUrlChecksum) {
+  FileServer srv;
+  srv.Set("/hello.txt", {"hello url\n", kLastModified});
+  const std::string good =
+      "sha256:97ec1c5ac0d6c7fb8964d41d34b7e8f7372082d64ee8e6eedcd8251165e1dd5e";
+  const std::string bad = "sha256:" + std::string(64, '0');
+  std::string url = srv.url() + "/hello.txt";
+  std::string ok =
+      Context("sum-ok", {{"Dockerfile", "FROM bb\nADD --checksum=" + good + " " + url + " /x/\n"}});
+  RunResult r;
+  ASSERT_FALSE(BuildId("-t sum " + ok, &r).empty()) << r.err;
+  EXPECT_EQ(Slurp(Rootfs("sum") + "/x/hello.txt"), "hello url\n");
+
+  std::string no =
+      Context("sum-bad", {{"Dockerfile", "FROM bb\nADD --checksum=" + bad + " " + url + " /x/\n"}});
+  r = Build(no);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("failed to load cache key: digest mismatch for " + url + ": " + good +
+                       " (expected: " + bad + ")"),
+            std::string::npos)
+      << r.err;
+
+  std::string local =
+      Context("sum-local", {{"Dockerfile", "FROM bb\nADD --checksum=" + good + " f.txt /x/\n"},
+                            {"f.txt", "hello url\n"}});
+  r = Build(local);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("checksum can't be specified for non-HTTP(S) sources"), std::string::npos)
+      << r.err;
+  ExpectNothingLeft();
+}
+
+// docker 20.10: `failed to load cache key: invalid response status 404`, exit code 1.
+TEST_F(BuildTest, AddFromUrlErrors) {
+  FileServer srv;
+  std::string ctx =
+      Context("u404", {{"Dockerfile", "FROM bb\nADD " + srv.url() + "/missing.txt /m/\n"}});
+  auto r = Build(ctx);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("failed to load cache key: invalid response status 404"), std::string::npos)
+      << r.err;
+  int port = registry::testing::FreePort();
+  std::string dead = "http://127.0.0.1:" + std::to_string(port) + "/x.txt";
+  ctx = Context("udead", {{"Dockerfile", "FROM bb\nADD " + dead + " /m/\n"}});
+  r = Build(ctx);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("failed to load cache key: Get \"" + dead + "\": "), std::string::npos)
+      << r.err;
+  ExpectNothingLeft();
 }
 
 // --- 9. interop with a real dockerd -------------------------------------------------------------

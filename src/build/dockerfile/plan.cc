@@ -94,6 +94,40 @@ bool IsProxyArg(std::string_view k) {
          l == "all_proxy";
 }
 
+// ADD --checksum: one HTTP(S) source and a well-formed digest, checked before anything runs
+// (dockerfile2llb's dispatchCopy, then go-digest's Parse; BuildKit's wording).
+Status CheckAddChecksum(const AddCommand& c) {
+  if (c.checksum.empty()) return Ok();
+  const auto& srcs = c.files.source_paths;
+  if (srcs.size() + c.files.source_contents.size() != 1) {
+    return InvalidArgument("checksum can't be specified for multiple sources");
+  }
+  if (srcs.empty() || !(srcs[0].starts_with("http://") || srcs[0].starts_with("https://"))) {
+    return InvalidArgument("checksum can't be specified for non-HTTP(S) sources");
+  }
+  std::string_view d = c.checksum;
+  size_t colon = d.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == d.size()) {
+    return InvalidArgument("invalid checksum digest format");
+  }
+  std::string_view algo = d.substr(0, colon), hex = d.substr(colon + 1);
+  size_t want = algo == "sha256" ? 64 : algo == "sha384" ? 96 : algo == "sha512" ? 128 : 0;
+  if (want == 0) {
+    bool plain = std::all_of(algo.begin(), algo.end(), [](char ch) {
+      return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' || ch == '.' ||
+             ch == '_' || ch == '-';
+    });
+    return InvalidArgument(plain ? "unsupported digest algorithm"
+                                 : "invalid checksum digest format");
+  }
+  if (hex.size() != want) return InvalidArgument("invalid checksum digest length");
+  if (!std::all_of(hex.begin(), hex.end(),
+                   [](char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'); })) {
+    return InvalidArgument("invalid checksum digest format");
+  }
+  return Ok();
+}
+
 // One dispatch state (dockerfile2llb's dispatchState), for a stage or an image read by --from.
 struct State {
   int index = -1;            // stage index; -1 for an image source
@@ -542,6 +576,7 @@ Status Planner::DispatchOne(State* s, PendingCommand& pc) {
           STRATA_TRY(expand(&c.checksum));
           for (std::string& e : c.excludes) STRATA_TRY(expand(&e));
           STRATA_TRY(expand_files(c.files));
+          STRATA_TRY(CheckAddChecksum(c));
         } else if constexpr (std::is_same_v<T, CopyCommand>) {
           STRATA_TRY(expand(&c.chown));
           STRATA_TRY(expand(&c.chmod));

@@ -65,6 +65,34 @@ TEST(PlanTest, FilenameInErrors) {
   EXPECT_EQ(plan.error().message, "app.Dockerfile:2: Invalid signal: nope");
 }
 
+// ADD --checksum: BuildKit's checks (dockerfile2llb, then go-digest's Parse) fail the plan.
+TEST(PlanTest, AddChecksumNeedsOneHttpSourceAndAValidDigest) {
+  const std::string sum = "sha256:" + std::string(64, 'a');
+  auto plan_of = [&](const std::string& add) {
+    return PlanDockerfile("FROM scratch\n" + add + "\n", Opts());
+  };
+  EXPECT_TRUE(plan_of("ADD --checksum=" + sum + " https://example.com/x.tgz /x"));
+  EXPECT_TRUE(plan_of("ARG S=" + sum + "\nADD --checksum=$S http://h/x /x"));
+  struct Case {
+    std::string add, error;
+  } cases[] = {
+      {"ADD --checksum=" + sum + " local.txt /x",
+       "Dockerfile:2: checksum can't be specified for non-HTTP(S) sources"},
+      {"ADD --checksum=" + sum + " http://h/a http://h/b /x/",
+       "Dockerfile:2: checksum can't be specified for multiple sources"},
+      {"ADD --checksum=nope http://h/a /x", "Dockerfile:2: invalid checksum digest format"},
+      {"ADD --checksum=sha256:abc http://h/a /x", "Dockerfile:2: invalid checksum digest length"},
+      {"ADD --checksum=md5:abc http://h/a /x", "Dockerfile:2: unsupported digest algorithm"},
+      {"ADD --checksum=sha256:" + std::string(64, 'G') + " http://h/a /x",
+       "Dockerfile:2: invalid checksum digest format"},
+  };
+  for (const auto& c : cases) {
+    auto plan = plan_of(c.add);
+    ASSERT_FALSE(plan) << c.add;
+    EXPECT_EQ(plan.error().message, c.error) << c.add;
+  }
+}
+
 TEST(PlanTest, TargetNotFoundHasNoLine) {
   PlanOptions o = Opts();
   o.target = "x";
