@@ -19,6 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
+source bench/lib.sh
 
 reps=3
 strata=""
@@ -31,16 +32,9 @@ while getopts "r:s:t:" opt; do
     *) sed -n '2,18p' "$0" >&2; exit 2 ;;
   esac
 done
-if [ -z "$strata" ]; then
-  for c in build-bench/strata build/strata; do
-    [ -x "$c" ] && { strata=$(pwd)/$c; break; }
-  done
-fi
-[ -x "${strata:-}" ] || { echo "$0: strata binary not found; build it or pass -s" >&2; exit 1; }
-strata=$(cd "$(dirname "$strata")" && pwd)/$(basename "$strata")
+find_strata build-bench/strata build/strata
 docker_cli=${DOCKER_CLI:-/usr/local/bin/docker}
 [ -x /usr/bin/time ] || { echo "$0: apt-get install time" >&2; exit 1; }
-has_tool() { [[ ",$tools," == *",$1,"* ]]; }
 
 work=$(mktemp -d /var/tmp/strata-push-bench.XXXXXX)
 reg_pid=""
@@ -51,8 +45,7 @@ cleanup() {
   bash "$src/scripts/dockerd.sh" stop "$work/docker" >/dev/null 2>&1
   [ -d "$work/podman/root" ] && podman "${podman_common[@]}" --root "$work/podman/root" \
     --runroot "$work/podman/run" system reset -f >/dev/null 2>&1
-  awk -v d="$work/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
-    xargs -r -n1 umount -l 2>/dev/null
+  unmount_under "$work"
   if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work" >&2; fi
 }
 trap cleanup EXIT
@@ -135,7 +128,7 @@ for m in t.getmembers():
 EOF
 fi
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >"$work/registry.yml" <<EOF
 version: 0.1
 log:
@@ -174,22 +167,12 @@ prepare() {
   echo 1 >/proc/sys/vm/drop_caches
 }
 
-now() { date +%s.%N; }
+# run NAME REP CMD...: times CMD, appends its time, peak RSS and the bytes the registry stored.
 run() {
-  local name=$1 rep=$2
-  shift 2
-  local t0 t1
-  t0=$(now)
-  if ! /usr/bin/time -v -o "$work/out/$name-$rep.time" "$@" >"$work/out/$name-$rep.log" 2>&1; then
-    echo "$name failed:" >&2
-    tail -5 "$work/out/$name-$rep.log" >&2
-    exit 1
-  fi
-  t1=$(now)
-  local rss bytes
-  rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$work/out/$name-$rep.time")
+  local secs rss bytes
+  time_cmd "$@"
   bytes=$(du -sb "$work/registry/docker/registry/v2/blobs" | cut -f1)
-  echo "$name $rep $(echo "$t1 - $t0" | bc) $rss $bytes" | tee -a "$work/out/results.txt" >&2
+  echo "$1 $2 $secs $rss $bytes" | tee -a "$work/out/results.txt" >&2
 }
 floor_push() {
   for f in "$work"/floor/*; do
