@@ -35,44 +35,18 @@ struct FaultReply {
 class FaultServer {
  public:
   using Handler = std::function<FaultReply(const testing::SeenRequest&)>;
-  explicit FaultServer(Handler h) : handler_(std::move(h)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 16);
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~FaultServer() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  explicit FaultServer(Handler h)
+      : handler_(std::move(h)), listener_(16, [this](int c) {
+          Serve(c);
+          ::close(c);
+        }) {}
+  std::string host() const { return "127.0.0.1:" + std::to_string(listener_.port()); }
   std::vector<testing::SeenRequest> requests() {
     std::lock_guard lk(mu_);
     return seen_;
   }
 
  private:
-  void Loop() {
-    while (!stop_) {
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) {
-        if (stop_) return;
-        continue;
-      }
-      Serve(c);
-      ::close(c);
-    }
-  }
   void Serve(int c) {
     timeval tv{5, 0};
     ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -85,40 +59,22 @@ class FaultServer {
       buf.append(tmp, static_cast<size_t>(n));
       if (static_cast<unsigned char>(buf[0]) == 0x16) return;  // TLS: not here
     }
-    testing::SeenRequest req;
-    std::istringstream head(buf.substr(0, end));
-    std::string line;
-    std::getline(head, line);
-    std::istringstream rl(line);
-    rl >> req.method >> req.target;
-    while (std::getline(head, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-      req.headers.Add(line.substr(0, colon), v);
-    }
+    testing::SeenRequest req = testing::ParseRequestHead(buf.substr(0, end));
     FaultReply r = handler_(req);
     {
       std::lock_guard lk(mu_);
       seen_.push_back(req);
     }
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " X\r\n";
-    for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
-    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n";
+    std::string out = testing::ReplyHead(r.status, r.headers, r.body.size());
     if (req.method != "HEAD") out += r.body.substr(0, r.cut_after.value_or(r.body.size()));
     ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
     if (r.stall.count() > 0) std::this_thread::sleep_for(r.stall);
   }
 
   Handler handler_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
   std::mutex mu_;
   std::vector<testing::SeenRequest> seen_;
+  testing::LoopbackListener listener_;
 };
 
 // Serves a byte range of `body` as the distribution registry does (206 + Content-Range).
