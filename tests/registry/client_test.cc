@@ -92,23 +92,8 @@ FaultReply RangeReply(const testing::SeenRequest& req, const std::string& body) 
   return r;
 }
 
-std::string Pattern(size_t n) {
-  std::string s(n, '\0');
-  uint32_t x = 12345;
-  for (auto& c : s) {
-    x = x * 1103515245 + 12345;
-    c = static_cast<char>(x >> 16);
-  }
-  return s;
-}
-
-image::Descriptor BlobDesc(const std::string& body) {
-  image::Descriptor d;
-  d.media_type = std::string(mt::kOciLayerGzip);
-  d.digest = digest::Sha256Of(body);
-  d.size = static_cast<int64_t>(body.size());
-  return d;
-}
+using testing::BlobDesc;
+using testing::Pattern;
 
 class ClientTest : public ::testing::Test {
  protected:
@@ -124,7 +109,7 @@ class ClientTest : public ::testing::Test {
 };
 
 TEST_F(ClientTest, BlobResumesWithRangeAfterACut) {
-  std::string body = Pattern(3 << 20);
+  std::string body = Pattern(3 << 20, 12345);
   std::atomic<int> calls{0};
   FaultServer srv([&](const testing::SeenRequest& req) {
     FaultReply r = RangeReply(req, body);
@@ -146,7 +131,7 @@ TEST_F(ClientTest, BlobResumesWithRangeAfterACut) {
 }
 
 TEST_F(ClientTest, ServerIgnoringRangeIsSkippedNotDuplicated) {
-  std::string body = Pattern(2 << 20);
+  std::string body = Pattern(2 << 20, 12345);
   std::atomic<int> calls{0};
   FaultServer srv([&](const testing::SeenRequest&) {
     FaultReply r;
@@ -162,7 +147,7 @@ TEST_F(ClientTest, ServerIgnoringRangeIsSkippedNotDuplicated) {
 }
 
 TEST_F(ClientTest, RetriesOn5xxAnd429WithRetryAfter) {
-  std::string body = Pattern(1000);
+  std::string body = Pattern(1000, 12345);
   std::atomic<int> calls{0};
   FaultServer srv([&](const testing::SeenRequest& req) {
     int n = calls++;
@@ -182,7 +167,7 @@ TEST_F(ClientTest, RetriesOn5xxAnd429WithRetryAfter) {
 }
 
 TEST_F(ClientTest, StalledTransferIsAbortedAndResumed) {
-  std::string body = Pattern(200000);
+  std::string body = Pattern(200000, 12345);
   std::atomic<int> calls{0};
   FaultServer srv([&](const testing::SeenRequest& req) {
     FaultReply r = RangeReply(req, body);
@@ -206,7 +191,7 @@ TEST_F(ClientTest, StalledTransferIsAbortedAndResumed) {
 }
 
 TEST_F(ClientTest, CorruptOrOversizedBlobIsDataLoss) {
-  std::string body = Pattern(100000);
+  std::string body = Pattern(100000, 12345);
   std::string bad = body;
   bad[5000] ^= 1;
   FaultServer srv([&](const testing::SeenRequest& req) {
@@ -346,7 +331,7 @@ TEST_F(ClientTest, ManifestNegotiationVerificationAndPlatforms) {
 }
 
 TEST_F(ClientTest, MirrorFallsBackToOrigin) {
-  std::string body = Pattern(5000);
+  std::string body = Pattern(5000, 12345);
   FaultServer mirror([&](const testing::SeenRequest&) {
     return FaultReply{404, {}, "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"x\"}]}"};
   });

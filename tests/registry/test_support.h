@@ -25,6 +25,9 @@
 #include <thread>
 #include <vector>
 
+#include "digest/digest.h"
+#include "image/descriptor.h"
+#include "image/media_types.h"
 #include "registry/http.h"
 
 extern char** environ;
@@ -281,6 +284,27 @@ class TestServer {
   std::vector<SeenRequest> seen_;
   LoopbackListener listener_;
 };
+
+// n pseudo-random bytes from `seed` (a fixed LCG): blob bodies that gzip cannot shrink and
+// that differ by seed.
+inline std::string Pattern(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint32_t x = seed;
+  for (auto& c : s) {
+    x = x * 1103515245 + 12345;
+    c = static_cast<char>(x >> 16);
+  }
+  return s;
+}
+
+// The descriptor of `body` as a gzip layer blob.
+inline image::Descriptor BlobDesc(const std::string& body) {
+  image::Descriptor d;
+  d.media_type = std::string(image::media_type::kOciLayerGzip);
+  d.digest = digest::Sha256Of(body);
+  d.size = static_cast<int64_t>(body.size());
+  return d;
+}
 
 // Query parameter values of a request target ("/token?scope=a&scope=b").
 inline std::vector<std::string> QueryValues(const std::string& target, const std::string& key) {
