@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "format/gofmt.h"
+#include "util/utf8.h"
 
 namespace strata::format {
 
@@ -681,25 +682,6 @@ std::string TokenString(const Token& t) {
 // ---------------------------------------------------------------------------------------------
 // Literals (strconv.Unquote, strconv.ParseInt/ParseFloat with Go's literal syntax)
 
-void AppendRune(std::string* out, uint32_t r) {
-  if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) r = 0xFFFD;
-  if (r < 0x80) {
-    out->push_back(static_cast<char>(r));
-  } else if (r < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else if (r < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  }
-}
-
 int HexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -833,7 +815,7 @@ bool Unquote(std::string_view s, std::string* out) {
     } else if (static_cast<unsigned char>(body[start]) >= 0x80) {
       out->append(body.substr(start, i - start));  // keep the source bytes as they were
     } else {
-      AppendRune(out, r);
+      AppendUtf8(out, r);
     }
   }
   return true;
