@@ -448,13 +448,13 @@ class Lexer {
         Emit(Tok::kPipe);
         return true;
       case '"':
-        return LexQuote();
+        return LexQuoted('"', "unterminated quoted string", Tok::kString);
       case '`':
         return LexRawQuote();
       case '$':
         return LexFieldOrVariable(Tok::kVariable);
       case '\'':
-        return LexChar();
+        return LexQuoted('\'', "unterminated character constant", Tok::kCharConstant);
       case '(':
         Emit(Tok::kLeftParen);
         ++paren_depth_;
@@ -551,31 +551,19 @@ class Lexer {
     return true;
   }
 
-  bool LexChar() {
+  // Go's lexChar and lexQuote: up to the closing `quote` on the same line, a backslash
+  // escaping the next character.
+  bool LexQuoted(uint32_t quote, const char* unterminated, Tok kind) {
     for (;;) {
       uint32_t r = Next();
       if (r == '\\') {
         r = Next();
         if (r != kEof && r != '\n') continue;
       }
-      if (r == kEof || r == '\n') return Errorf("unterminated character constant");
-      if (r == '\'') break;
+      if (r == kEof || r == '\n') return Errorf(unterminated);
+      if (r == quote) break;
     }
-    Emit(Tok::kCharConstant);
-    return true;
-  }
-
-  bool LexQuote() {
-    for (;;) {
-      uint32_t r = Next();
-      if (r == '\\') {
-        r = Next();
-        if (r != kEof && r != '\n') continue;
-      }
-      if (r == kEof || r == '\n') return Errorf("unterminated quoted string");
-      if (r == '"') break;
-    }
-    Emit(Tok::kString);
+    Emit(kind);
     return true;
   }
 
