@@ -2438,6 +2438,24 @@ void AppendJson(std::string* out, const J& v) {
   }
 }
 
+// Executes `root` over `data` into `output`. On a template error, what came before it still
+// reaches a sink, as Go's Execute leaves the partial output written.
+Status ExecuteInto(const Node& root, const Json& data, Output* output,
+                   const ExecuteOptions& options) {
+  State state(root.text, output, options);
+  Value dot;
+  dot.p = &data;
+  try {
+    state.Run(root, dot);
+  } catch (const TemplateError& e) {
+    (void)output->Flush();
+    return InvalidArgument(e.message);
+  } catch (const Json::exception& e) {
+    return Internal(std::string("template: ") + e.what());
+  }
+  return Ok();
+}
+
 }  // namespace
 
 std::string DockerJson(const Json& v) {
@@ -2466,17 +2484,7 @@ Result<Template> Template::Parse(std::string_view text, const Limits& limits) {
 
 Status Template::Execute(const Json& data, Writer& out, const ExecuteOptions& options) const {
   Output output(&out, options.limits.max_output);
-  State state(root_->text, &output, options);
-  Value dot;
-  dot.p = &data;
-  try {
-    state.Run(*root_, dot);
-  } catch (const TemplateError& e) {
-    (void)output.Flush();
-    return InvalidArgument(e.message);
-  } catch (const Json::exception& e) {
-    return Internal(std::string("template: ") + e.what());
-  }
+  STRATA_TRY(ExecuteInto(*root_, data, &output, options));
   if (!output.Flush()) return *output.sink_error();
   return Ok();
 }
@@ -2502,16 +2510,7 @@ std::optional<std::vector<Template::Piece>> Template::PlainFields() const {
 
 Result<std::string> Template::Execute(const Json& data, const ExecuteOptions& options) const {
   Output output(nullptr, options.limits.max_output);
-  State state(root_->text, &output, options);
-  Value dot;
-  dot.p = &data;
-  try {
-    state.Run(*root_, dot);
-  } catch (const TemplateError& e) {
-    return InvalidArgument(e.message);
-  } catch (const Json::exception& e) {
-    return Internal(std::string("template: ") + e.what());
-  }
+  STRATA_TRY(ExecuteInto(*root_, data, &output, options));
   return std::move(output.buf());
 }
 
