@@ -56,7 +56,7 @@ echo "== building the image (seed ${SEED:-5})" >&2
 # The pull benchmark's generator at 62 % scale, three layers, written uncompressed into a
 # docker-archive (what `docker save` writes), so that every tool must compress to push.
 python3 - "$work/image.tar" "${SEED:-5}" <<'EOF' | tee "$work/out/image.txt" >&2
-import hashlib, io, json, os, random, sys, tarfile
+import hashlib, io, json, sys, tarfile
 sys.path.insert(0, "bench")
 import make_pull_image as g
 SCALE = 0.62
@@ -69,22 +69,8 @@ out = tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT)
 diff_ids, total = [], 0
 for li, items in enumerate(layers):
     buf = io.BytesIO()
-    dirs = set()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tw:
-        for kind, name, mode, src in sorted(items, key=lambda it: it[1]):
-            parts = name.split("/")
-            for k in range(1, len(parts)):
-                d = "/".join(parts[:k])
-                if d not in dirs:
-                    dirs.add(d)
-                    tw.addfile(g.info(d, tarfile.DIRTYPE, mode=0o755))
-            if kind == "deb":
-                with open(src, "rb") as f:
-                    data = f.read()
-            else:
-                r = random.Random(src[0])
-                data = g.text_bytes(r, words, src[1]) if kind == "text" else r.randbytes(src[1])
-            tw.addfile(g.info(name, size=len(data), mode=mode), io.BytesIO(data))
+        g.add_items(tw, items, words)
     layer = buf.getvalue()
     total += len(layer)
     diff_ids.append("sha256:" + hashlib.sha256(layer).hexdigest())
