@@ -30,6 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
+source bench/lib.sh
 
 reps=3
 strata=""
@@ -42,19 +43,12 @@ while getopts "r:s:t:" opt; do
     *) sed -n '2,/^set -e/p' "$0" | sed '$d' >&2; exit 2 ;;
   esac
 done
-if [ -z "$strata" ]; then
-  for c in build-bench/strata build/strata; do
-    [ -x "$c" ] && { strata=$(pwd)/$c; break; }
-  done
-fi
-[ -x "${strata:-}" ] || { echo "$0: strata binary not found; build it or pass -s" >&2; exit 1; }
-strata=$(cd "$(dirname "$strata")" && pwd)/$(basename "$strata")
+find_strata build-bench/strata build/strata
 "$strata" build --help >/dev/null 2>&1 ||
   { echo "$0: $strata has no 'build' command; rebuild it" >&2; exit 1; }
 docker_cli=${DOCKER_CLI:-/usr/bin/docker}
 build_timeout=${BUILD_TIMEOUT:-900}
 [ -x /usr/bin/time ] || { echo "$0: apt-get install time" >&2; exit 1; }
-has_tool() { [[ ",$tools," == *",$1,"* ]]; }
 IFS=, read -r -a tool_list <<<"$tools"
 for t in "${tool_list[@]}"; do
   case $t in
@@ -68,13 +62,6 @@ done
 
 work=$(mktemp -d /var/tmp/strata-build-bench.XXXXXX)
 buildah_args=(--root "$work/buildah/root" --runroot "$work/buildah/run" --storage-driver overlay)
-unmount_under() {
-  awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
-    while read -r m; do
-      m=$(printf '%b' "$m")
-      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    done
-}
 cleanup() {
   set +e
   bash "$src/scripts/dockerd.sh" stop "$work/docker" >/dev/null 2>&1

@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
+source bench/lib.sh
 
 tags=1000
 runs=30
@@ -24,13 +25,7 @@ while getopts "n:r:s:" opt; do
     *) sed -n '2,12p' "$0" >&2; exit 2 ;;
   esac
 done
-if [ -z "$strata" ]; then
-  for c in build-bench/strata build/strata; do
-    [ -x "$c" ] && { strata=$(pwd)/$c; break; }
-  done
-fi
-[ -x "${strata:-}" ] || { echo "$0: strata binary not found; build it or pass -s" >&2; exit 1; }
-strata=$(cd "$(dirname "$strata")" && pwd)/$(basename "$strata")
+find_strata build-bench/strata build/strata
 docker_cli=${DOCKER_CLI:-/usr/local/bin/docker}
 command -v hyperfine >/dev/null || { echo "$0: apt-get install hyperfine" >&2; exit 1; }
 use_podman=0
@@ -44,8 +39,7 @@ cleanup() {
   bash "$src/scripts/dockerd.sh" stop "$work/docker" >/dev/null 2>&1
   if [ "$use_podman" = 1 ]; then
     podman "${podman_args[@]}" system reset -f >/dev/null 2>&1
-    awk -v d="$work/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
-      xargs -r -n1 umount -l 2>/dev/null
+    unmount_under "$work"
   fi
   if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work" >&2; fi
 }

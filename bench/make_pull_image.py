@@ -116,25 +116,31 @@ def info(name, kind=tarfile.REGTYPE, size=0, mode=0o644):
     return ti
 
 
+def add_items(tw, items, words):
+    """Writes a layer's items into the open tar tw, sorted by path, each new parent directory
+    before its first entry (push.sh builds its layers with this too)."""
+    dirs = set()
+    for kind, name, mode, src in sorted(items, key=lambda it: it[1]):
+        parts = name.split("/")
+        for k in range(1, len(parts)):
+            d = "/".join(parts[:k])
+            if d not in dirs:
+                dirs.add(d)
+                tw.addfile(info(d, tarfile.DIRTYPE, mode=0o755))
+        if kind == "deb":
+            with open(src, "rb") as f:
+                data = f.read()
+        else:
+            r = random.Random(src[0])
+            data = text_bytes(r, words, src[1]) if kind == "text" else r.randbytes(src[1])
+        tw.addfile(info(name, size=len(data), mode=mode), io.BytesIO(data))
+
+
 def write_layer(args):
     li, items, words, out_dir = args
     tar_path = os.path.join(out_dir, f"layer{li}.tar")
-    dirs = set()
     with tarfile.open(tar_path, "w", format=tarfile.GNU_FORMAT) as tw:
-        for kind, name, mode, src in sorted(items, key=lambda it: it[1]):
-            parts = name.split("/")
-            for k in range(1, len(parts)):
-                d = "/".join(parts[:k])
-                if d not in dirs:
-                    dirs.add(d)
-                    tw.addfile(info(d, tarfile.DIRTYPE, mode=0o755))
-            if kind == "deb":
-                with open(src, "rb") as f:
-                    data = f.read()
-            else:
-                r = random.Random(src[0])
-                data = text_bytes(r, words, src[1]) if kind == "text" else r.randbytes(src[1])
-            tw.addfile(info(name, size=len(data), mode=mode), io.BytesIO(data))
+        add_items(tw, items, words)
     diff = hashlib.sha256()
     comp = hashlib.sha256()
     gz_path = tar_path + ".gz"

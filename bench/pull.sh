@@ -20,6 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
+source bench/lib.sh
 
 reps=3
 strata=""
@@ -34,16 +35,9 @@ while getopts "r:s:t:c:" opt; do
     *) sed -n '2,18p' "$0" >&2; exit 2 ;;
   esac
 done
-if [ -z "$strata" ]; then
-  for c in build-pullbench-rel/strata build-bench/strata build/strata; do
-    [ -x "$c" ] && { strata=$(pwd)/$c; break; }
-  done
-fi
-[ -x "${strata:-}" ] || { echo "$0: strata binary not found; build it or pass -s" >&2; exit 1; }
-strata=$(cd "$(dirname "$strata")" && pwd)/$(basename "$strata")
+find_strata build-pullbench-rel/strata build-bench/strata build/strata
 docker_cli=${DOCKER_CLI:-/usr/local/bin/docker}
 [ -x /usr/bin/time ] || { echo "$0: apt-get install time" >&2; exit 1; }
-has_tool() { [[ ",$tools," == *",$1,"* ]]; }
 if has_tool limit && ! command -v igzip >/dev/null; then
   echo "$0: igzip missing (apt-get install isal)" >&2
   exit 1
@@ -60,8 +54,7 @@ cleanup() {
     [ -d "$r" ] && podman "${podman_common[@]}" --root "$r" --runroot "${r%/root}/run" \
       system reset -f >/dev/null 2>&1
   done
-  awk -v d="$work/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
-    xargs -r -n1 umount -l 2>/dev/null
+  unmount_under "$work"
   if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work" >&2; fi
 }
 trap cleanup EXIT
@@ -76,7 +69,7 @@ else
 fi
 
 echo "== starting docker-registry on loopback" >&2
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >"$work/registry.yml" <<EOF
 version: 0.1
 log:
@@ -123,19 +116,9 @@ prepare() {
 now() { date +%s.%N; }
 # run NAME REP CMD...: times CMD (wall clock, GNU time for peak RSS), appends to results.
 run() {
-  local name=$1 rep=$2
-  shift 2
-  local t0 t1
-  t0=$(now)
-  if ! /usr/bin/time -v -o "$work/out/$name-$rep.time" "$@" >"$work/out/$name-$rep.log" 2>&1; then
-    echo "$name failed:" >&2
-    tail -5 "$work/out/$name-$rep.log" >&2
-    exit 1
-  fi
-  t1=$(now)
-  local rss
-  rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$work/out/$name-$rep.time")
-  echo "$name $rep $(echo "$t1 - $t0" | bc) $rss" | tee -a "$work/out/results.txt" >&2
+  local secs rss
+  time_cmd "$@"
+  echo "$1 $2 $secs $rss" | tee -a "$work/out/results.txt" >&2
 }
 
 # The limit's stages, each over all four blobs, two at a time (2 cores).

@@ -19,6 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
+source bench/lib.sh
 
 reps=3
 strata=""
@@ -31,16 +32,9 @@ while getopts "r:s:t:" opt; do
     *) sed -n '2,18p' "$0" >&2; exit 2 ;;
   esac
 done
-if [ -z "$strata" ]; then
-  for c in build-bench/strata build/strata; do
-    [ -x "$c" ] && { strata=$(pwd)/$c; break; }
-  done
-fi
-[ -x "${strata:-}" ] || { echo "$0: strata binary not found; build it or pass -s" >&2; exit 1; }
-strata=$(cd "$(dirname "$strata")" && pwd)/$(basename "$strata")
+find_strata build-bench/strata build/strata
 docker_cli=${DOCKER_CLI:-/usr/local/bin/docker}
 [ -x /usr/bin/time ] || { echo "$0: apt-get install time" >&2; exit 1; }
-has_tool() { [[ ",$tools," == *",$1,"* ]]; }
 
 work=$(mktemp -d /var/tmp/strata-push-bench.XXXXXX)
 reg_pid=""
@@ -51,8 +45,7 @@ cleanup() {
   bash "$src/scripts/dockerd.sh" stop "$work/docker" >/dev/null 2>&1
   [ -d "$work/podman/root" ] && podman "${podman_common[@]}" --root "$work/podman/root" \
     --runroot "$work/podman/run" system reset -f >/dev/null 2>&1
-  awk -v d="$work/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
-    xargs -r -n1 umount -l 2>/dev/null
+  unmount_under "$work"
   if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work" >&2; fi
 }
 trap cleanup EXIT
@@ -63,7 +56,7 @@ echo "== building the image (seed ${SEED:-5})" >&2
 # The pull benchmark's generator at 62 % scale, three layers, written uncompressed into a
 # docker-archive (what `docker save` writes), so that every tool must compress to push.
 python3 - "$work/image.tar" "${SEED:-5}" <<'EOF' | tee "$work/out/image.txt" >&2
-import hashlib, io, json, os, random, sys, tarfile
+import hashlib, io, json, sys, tarfile
 sys.path.insert(0, "bench")
 import make_pull_image as g
 SCALE = 0.62
@@ -76,22 +69,8 @@ out = tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT)
 diff_ids, total = [], 0
 for li, items in enumerate(layers):
     buf = io.BytesIO()
-    dirs = set()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tw:
-        for kind, name, mode, src in sorted(items, key=lambda it: it[1]):
-            parts = name.split("/")
-            for k in range(1, len(parts)):
-                d = "/".join(parts[:k])
-                if d not in dirs:
-                    dirs.add(d)
-                    tw.addfile(g.info(d, tarfile.DIRTYPE, mode=0o755))
-            if kind == "deb":
-                with open(src, "rb") as f:
-                    data = f.read()
-            else:
-                r = random.Random(src[0])
-                data = g.text_bytes(r, words, src[1]) if kind == "text" else r.randbytes(src[1])
-            tw.addfile(g.info(name, size=len(data), mode=mode), io.BytesIO(data))
+        g.add_items(tw, items, words)
     layer = buf.getvalue()
     total += len(layer)
     diff_ids.append("sha256:" + hashlib.sha256(layer).hexdigest())
@@ -135,7 +114,7 @@ for m in t.getmembers():
 EOF
 fi
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >"$work/registry.yml" <<EOF
 version: 0.1
 log:
@@ -174,22 +153,12 @@ prepare() {
   echo 1 >/proc/sys/vm/drop_caches
 }
 
-now() { date +%s.%N; }
+# run NAME REP CMD...: times CMD, appends its time, peak RSS and the bytes the registry stored.
 run() {
-  local name=$1 rep=$2
-  shift 2
-  local t0 t1
-  t0=$(now)
-  if ! /usr/bin/time -v -o "$work/out/$name-$rep.time" "$@" >"$work/out/$name-$rep.log" 2>&1; then
-    echo "$name failed:" >&2
-    tail -5 "$work/out/$name-$rep.log" >&2
-    exit 1
-  fi
-  t1=$(now)
-  local rss bytes
-  rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$work/out/$name-$rep.time")
+  local secs rss bytes
+  time_cmd "$@"
   bytes=$(du -sb "$work/registry/docker/registry/v2/blobs" | cut -f1)
-  echo "$name $rep $(echo "$t1 - $t0" | bc) $rss $bytes" | tee -a "$work/out/results.txt" >&2
+  echo "$1 $2 $secs $rss $bytes" | tee -a "$work/out/results.txt" >&2
 }
 floor_push() {
   for f in "$work"/floor/*; do

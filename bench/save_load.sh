@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
+source bench/lib.sh
 
 reps=3
 strata=""
@@ -30,13 +31,7 @@ while getopts "r:s:t:" opt; do
     *) sed -n '2,20p' "$0" >&2; exit 2 ;;
   esac
 done
-if [ -z "$strata" ]; then
-  for c in build-bench/strata build/strata; do
-    [ -x "$c" ] && { strata=$(pwd)/$c; break; }
-  done
-fi
-[ -x "${strata:-}" ] || { echo "$0: strata binary not found; build it or pass -s" >&2; exit 1; }
-strata=$(cd "$(dirname "$strata")" && pwd)/$(basename "$strata")
+find_strata build-bench/strata build/strata
 docker_cli=${DOCKER_CLI:-/usr/local/bin/docker}
 [ -x /usr/bin/time ] || { echo "$0: apt-get install time" >&2; exit 1; }
 IFS=, read -r -a tool_list <<<"$tools"
@@ -48,8 +43,7 @@ cleanup() {
   set +e
   bash "$src/scripts/dockerd.sh" stop "$work/docker" >/dev/null 2>&1
   podman "${podman_args[@]}" system reset -f >/dev/null 2>&1
-  awk -v d="$work/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
-    xargs -r -n1 umount -l 2>/dev/null
+  unmount_under "$work"
   if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work" >&2; fi
 }
 trap cleanup EXIT
@@ -67,7 +61,6 @@ cli() {
     podman) printf '%s ' podman "${podman_args[@]}" ;;
   esac
 }
-has_tool() { [[ ",$tools," == *",$1,"* ]]; }
 
 echo "== building the rootfs (seed ${SEED:-2})" >&2
 sh examples/busybox/make-rootfs.sh "$work/busybox.tar"

@@ -11,6 +11,8 @@
 # Environment: DOCKERD (default /usr/sbin/dockerd), DOCKER_CLI (default: docker in PATH),
 # DOCKERD_TIMEOUT (seconds, default 60), DOCKERD_EXTRA_ARGS (extra daemon flags, word-split).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 usage() {
   echo "usage: $0 start|stop|env|status DIR" >&2
@@ -26,34 +28,15 @@ dockerd_bin=${DOCKERD:-/usr/sbin/dockerd}
 cli=${DOCKER_CLI:-docker}
 timeout=${DOCKERD_TIMEOUT:-60}
 
-running_pid() {
-  local pid
-  [ -f "$pidfile" ] || return 1
-  pid=$(cat "$pidfile" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
-}
-
 answers() {
   DOCKER_HOST="unix://$sock" "$cli" version >/dev/null 2>&1
 }
 
-unmount_leftovers() {
-  # Deepest mounts first so parents are not busy.
-  local m
-  awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
-    while read -r m; do
-      # /proc/mounts escapes spaces etc. as octal; printf %b decodes them.
-      m=$(printf '%b' "$m")
-      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    done
-}
-
 start() {
-  if running_pid >/dev/null && answers; then
+  if running_pid "$pidfile" >/dev/null && answers; then
     return 0
   fi
-  if running_pid >/dev/null; then
+  if running_pid "$pidfile" >/dev/null; then
     stop
   fi
   command -v "$dockerd_bin" >/dev/null || {
@@ -85,20 +68,13 @@ start() {
 }
 
 stop() {
-  local pid i
-  if pid=$(running_pid); then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "$0: dockerd $pid ignored SIGTERM for 30s; sending SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-    fi
+  local pid
+  if pid=$(running_pid "$pidfile") && ! terminate "$pid" 150; then
+    echo "$0: dockerd $pid ignored SIGTERM for 30s; sending SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.5
   fi
-  unmount_leftovers
+  unmount_under "$dir"
   rm -f "$pidfile" "$sock"
 }
 
@@ -106,6 +82,6 @@ case "$cmd" in
   start) start ;;
   stop) stop ;;
   env) echo "export DOCKER_HOST=unix://$sock" ;;
-  status) running_pid >/dev/null && answers ;;
+  status) running_pid "$pidfile" >/dev/null && answers ;;
   *) usage ;;
 esac

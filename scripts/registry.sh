@@ -5,6 +5,8 @@
 #
 # Usage: scripts/registry.sh start|stop|status DIR PORT
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 usage() {
   echo "usage: $0 start|stop|status DIR PORT" >&2
@@ -20,14 +22,6 @@ bin=${REGISTRY_BIN:-/usr/bin/docker-registry}
 pidfile="$dir/registry.pid"
 config="$dir/config.yml"
 url="http://127.0.0.1:$port/v2/"
-
-running_pid() {
-  local pid
-  [ -f "$pidfile" ] || return 1
-  pid=$(cat "$pidfile" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
-}
 
 answers() {
   # /v2/ answers 200 with "{}" on an auth-less registry.
@@ -51,10 +45,10 @@ ensure_installed() {
 }
 
 start() {
-  if running_pid >/dev/null && answers; then
+  if running_pid "$pidfile" >/dev/null && answers; then
     return 0
   fi
-  running_pid >/dev/null && stop
+  running_pid "$pidfile" >/dev/null && stop
   ensure_installed
   mkdir -p "$dir/storage"
   cat >"$config" <<EOF
@@ -94,14 +88,9 @@ EOF
 }
 
 stop() {
-  local pid i
-  if pid=$(running_pid); then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+  local pid
+  if pid=$(running_pid "$pidfile"); then
+    terminate "$pid" 50 || kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
 }
@@ -109,6 +98,6 @@ stop() {
 case "$cmd" in
   start) start ;;
   stop) stop ;;
-  status) running_pid >/dev/null && answers ;;
+  status) running_pid "$pidfile" >/dev/null && answers ;;
   *) usage ;;
 esac

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "format/gofmt.h"
+#include "util/utf8.h"
 
 namespace strata::format {
 
@@ -447,13 +448,13 @@ class Lexer {
         Emit(Tok::kPipe);
         return true;
       case '"':
-        return LexQuote();
+        return LexQuoted('"', "unterminated quoted string", Tok::kString);
       case '`':
         return LexRawQuote();
       case '$':
         return LexFieldOrVariable(Tok::kVariable);
       case '\'':
-        return LexChar();
+        return LexQuoted('\'', "unterminated character constant", Tok::kCharConstant);
       case '(':
         Emit(Tok::kLeftParen);
         ++paren_depth_;
@@ -550,31 +551,19 @@ class Lexer {
     return true;
   }
 
-  bool LexChar() {
+  // Go's lexChar and lexQuote: up to the closing `quote` on the same line, a backslash
+  // escaping the next character.
+  bool LexQuoted(uint32_t quote, const char* unterminated, Tok kind) {
     for (;;) {
       uint32_t r = Next();
       if (r == '\\') {
         r = Next();
         if (r != kEof && r != '\n') continue;
       }
-      if (r == kEof || r == '\n') return Errorf("unterminated character constant");
-      if (r == '\'') break;
+      if (r == kEof || r == '\n') return Errorf(unterminated);
+      if (r == quote) break;
     }
-    Emit(Tok::kCharConstant);
-    return true;
-  }
-
-  bool LexQuote() {
-    for (;;) {
-      uint32_t r = Next();
-      if (r == '\\') {
-        r = Next();
-        if (r != kEof && r != '\n') continue;
-      }
-      if (r == kEof || r == '\n') return Errorf("unterminated quoted string");
-      if (r == '"') break;
-    }
-    Emit(Tok::kString);
+    Emit(kind);
     return true;
   }
 
@@ -680,25 +669,6 @@ std::string TokenString(const Token& t) {
 
 // ---------------------------------------------------------------------------------------------
 // Literals (strconv.Unquote, strconv.ParseInt/ParseFloat with Go's literal syntax)
-
-void AppendRune(std::string* out, uint32_t r) {
-  if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) r = 0xFFFD;
-  if (r < 0x80) {
-    out->push_back(static_cast<char>(r));
-  } else if (r < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else if (r < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  }
-}
 
 int HexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -833,7 +803,7 @@ bool Unquote(std::string_view s, std::string* out) {
     } else if (static_cast<unsigned char>(body[start]) >= 0x80) {
       out->append(body.substr(start, i - start));  // keep the source bytes as they were
     } else {
-      AppendRune(out, r);
+      AppendUtf8(out, r);
     }
   }
   return true;
@@ -2468,6 +2438,24 @@ void AppendJson(std::string* out, const J& v) {
   }
 }
 
+// Executes `root` over `data` into `output`. On a template error, what came before it still
+// reaches a sink, as Go's Execute leaves the partial output written.
+Status ExecuteInto(const Node& root, const Json& data, Output* output,
+                   const ExecuteOptions& options) {
+  State state(root.text, output, options);
+  Value dot;
+  dot.p = &data;
+  try {
+    state.Run(root, dot);
+  } catch (const TemplateError& e) {
+    (void)output->Flush();
+    return InvalidArgument(e.message);
+  } catch (const Json::exception& e) {
+    return Internal(std::string("template: ") + e.what());
+  }
+  return Ok();
+}
+
 }  // namespace
 
 std::string DockerJson(const Json& v) {
@@ -2496,17 +2484,7 @@ Result<Template> Template::Parse(std::string_view text, const Limits& limits) {
 
 Status Template::Execute(const Json& data, Writer& out, const ExecuteOptions& options) const {
   Output output(&out, options.limits.max_output);
-  State state(root_->text, &output, options);
-  Value dot;
-  dot.p = &data;
-  try {
-    state.Run(*root_, dot);
-  } catch (const TemplateError& e) {
-    (void)output.Flush();
-    return InvalidArgument(e.message);
-  } catch (const Json::exception& e) {
-    return Internal(std::string("template: ") + e.what());
-  }
+  STRATA_TRY(ExecuteInto(*root_, data, &output, options));
   if (!output.Flush()) return *output.sink_error();
   return Ok();
 }
@@ -2532,16 +2510,7 @@ std::optional<std::vector<Template::Piece>> Template::PlainFields() const {
 
 Result<std::string> Template::Execute(const Json& data, const ExecuteOptions& options) const {
   Output output(nullptr, options.limits.max_output);
-  State state(root_->text, &output, options);
-  Value dot;
-  dot.p = &data;
-  try {
-    state.Run(*root_, dot);
-  } catch (const TemplateError& e) {
-    return InvalidArgument(e.message);
-  } catch (const Json::exception& e) {
-    return Internal(std::string("template: ") + e.what());
-  }
+  STRATA_TRY(ExecuteInto(*root_, data, &output, options));
   return std::move(output.buf());
 }
 

@@ -6,28 +6,21 @@
 #include <charconv>
 
 #include "image/descriptor.h"
+#include "util/ascii.h"
 
 namespace strata::image {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string NormalizeOs(std::string_view os) {
   if (os.empty()) return "linux";  // containerd: runtime.GOOS; strata runs on linux
-  std::string o = Lower(os);
+  std::string o = AsciiLower(os);
   if (o == "macos") o = "darwin";
   return o;
 }
 
 void NormalizeArch(std::string* arch, std::string* variant) {
-  *arch = Lower(*arch);
-  *variant = Lower(*variant);
+  *arch = AsciiLower(*arch);
+  *variant = AsciiLower(*variant);
   const std::string& a = *arch;
   std::string& v = *variant;
   if (a == "i386") {
@@ -355,7 +348,7 @@ std::string FormatPlatformAll(const Platform& p) {
 Platform PlatformFromMachine(std::string_view os, std::string_view machine) {
   Platform p;
   p.os = std::string(os);
-  std::string m = Lower(machine);
+  std::string m = AsciiLower(machine);
   if (m == "x86_64" || m == "amd64") {
     p.architecture = "amd64";
   } else if (m == "i386" || m == "i486" || m == "i586" || m == "i686") {

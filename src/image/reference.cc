@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "util/ascii.h"
+
 namespace strata::image {
 namespace {
 
@@ -248,14 +250,6 @@ bool ToLowerChanges(std::string_view s) {
     i += len;
   }
   return false;
-}
-
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (IsUpper(c)) c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 // splitDockerDomain: domain and remote name of a familiar name, "library/" added for

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "util/ascii.h"
+
 namespace strata::registry {
 
 // --- WWW-Authenticate -----------------------------------------------------------------------
@@ -56,8 +58,7 @@ class ChallengeParser {
         continue;
       }
       Challenge c;
-      for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      c.scheme = std::move(scheme);
+      c.scheme = AsciiLower(scheme);
       ParseParams(c);
       out.push_back(std::move(c));
     }
@@ -126,8 +127,7 @@ class ChallengeParser {
         while (i_ < s_.size() && s_[i_] != ',' && !IsSpace(s_[i_])) ++i_;
         value = std::string(s_.substr(vstart, i_ - vstart));
       }
-      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      c.params.emplace(std::move(name), std::move(value));  // the first one wins
+      c.params.emplace(AsciiLower(name), std::move(value));  // the first one wins
       SkipSpace();
       if (i_ < s_.size() && s_[i_] != ',') {
         // Junk after a value: skip to the next comma.

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "util/ascii.h"
 #include "util/fs.h"
 
 namespace strata::registry {
@@ -54,8 +55,7 @@ std::string HostOnly(std::string_view hostport) {
 }
 
 std::string StripScheme(std::string_view s) {
-  std::string lower(s);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string lower = AsciiLower(s);
   if (lower.starts_with("http://")) return std::string(s.substr(7));
   if (lower.starts_with("https://")) return std::string(s.substr(8));
   return std::string(s);

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "registry/curl_lib.h"
+#include "util/ascii.h"
 #include "util/fs.h"
 
 namespace strata::registry {
@@ -61,11 +62,6 @@ struct CurlUrl {
   }
 };
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 }  // namespace
 
 std::string UrlParts::HostPort() const {
@@ -86,8 +82,8 @@ Result<UrlParts> ParseUrl(std::string_view url) {
     return InvalidArgument("invalid URL " + RedactUrl(url));
   }
   UrlParts p;
-  p.scheme = Lower(cu.Get(CURLUPART_SCHEME).value_or(""));
-  p.host = Lower(cu.Get(CURLUPART_HOST).value_or(""));
+  p.scheme = AsciiLower(cu.Get(CURLUPART_SCHEME).value_or(""));
+  p.host = AsciiLower(cu.Get(CURLUPART_HOST).value_or(""));
   if (p.host.size() >= 2 && p.host.front() == '[' && p.host.back() == ']') {
     p.host = p.host.substr(1, p.host.size() - 2);
   }

@@ -17,12 +17,9 @@ Result<std::vector<BlobLocation>> BlobLocationsOf(Db& db, const std::string& dif
                           db.Prepare("SELECT diff_id, repository, digest, media_type, size FROM "
                                      "blob_locations WHERE diff_id=? ORDER BY rowid DESC"));
   s.Bind(1, diff_id);
-  std::vector<BlobLocation> out;
-  for (;;) {
-    STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return out;
-    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
-  }
+  return s.Rows([](const Stmt& row) {
+    return BlobLocation{row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4)};
+  });
 }
 
 Status RemoveBlobLocation(Db& db, const BlobLocation& loc) {

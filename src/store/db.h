@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "util/result.h"
@@ -31,6 +32,16 @@ class Stmt {
   Result<bool> Step();
   // Runs to completion, ignoring rows.
   Status Run();
+  // Steps to the end, making each row a value with `read`, which reads the columns.
+  template <typename Read>
+  Result<std::vector<std::invoke_result_t<Read&, const Stmt&>>> Rows(Read read) {
+    std::vector<std::invoke_result_t<Read&, const Stmt&>> out;
+    for (;;) {
+      STRATA_ASSIGN_OR_RETURN(bool row, Step());
+      if (!row) return out;
+      out.push_back(read(*this));
+    }
+  }
   std::string Text(int col) const;
   std::optional<std::string> OptText(int col) const;
   int64_t Int(int col) const;

@@ -43,12 +43,7 @@ ImageRecord ReadImage(const Stmt& s) {
 Result<std::vector<std::string>> Strings(Db& db, std::string_view sql, const std::string& arg) {
   STRATA_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
   s.Bind(1, arg);
-  std::vector<std::string> out;
-  for (;;) {
-    STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(s.Text(0));
-  }
+  return s.Rows([](const Stmt& row) { return row.Text(0); });
 }
 
 int64_t NowSeconds() { return static_cast<int64_t>(::time(nullptr)); }
@@ -282,12 +277,7 @@ Status Metadata::PutCache(const CacheRecord& rec) {
 Result<std::vector<CacheRecord>> Metadata::ListCache() {
   STRATA_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(std::string("SELECT ") + kCacheCols +
                                               " FROM build_cache ORDER BY last_used, cache_key"));
-  std::vector<CacheRecord> out;
-  for (;;) {
-    STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(ReadCache(s));
-  }
+  return s.Rows(ReadCache);
 }
 
 Status Metadata::DeleteCache(const std::string& key) {
@@ -307,12 +297,7 @@ Result<std::vector<LayerRecord>> Metadata::UnreferencedLayers() {
                               "  ON l.chain_id = r.c WHERE l.parent_chain_id IS NOT NULL) "
                               "SELECT ") +
                   kLayerCols + " FROM layers WHERE chain_id NOT IN (SELECT c FROM reach)"));
-  std::vector<LayerRecord> out;
-  for (;;) {
-    STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadLayer(s));
-  }
+  STRATA_ASSIGN_OR_RETURN(std::vector<LayerRecord> out, s.Rows(ReadLayer));
   // Order children before parents: a layer comes after every layer whose
   // parent it is (depth from the base, deepest first).
   std::map<std::string, const LayerRecord*> by_chain;
@@ -336,12 +321,7 @@ Result<std::vector<LayerRecord>> Metadata::UnreferencedLayers() {
 Result<std::vector<LayerRecord>> Metadata::AllLayers() {
   STRATA_ASSIGN_OR_RETURN(Stmt s,
                           db_.Prepare(std::string("SELECT ") + kLayerCols + " FROM layers"));
-  std::vector<LayerRecord> out;
-  for (;;) {
-    STRATA_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(ReadLayer(s));
-  }
+  return s.Rows(ReadLayer);
 }
 
 Status Metadata::DeleteLayer(const std::string& chain_id) {

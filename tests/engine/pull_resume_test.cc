@@ -2,9 +2,7 @@
 // is killed keeps the layers it completed and the partial blob, and the next pull asks the
 // registry only for the rest with a Range request. A fault-injecting registry on loopback
 // serves one image and cuts, stalls or ignores Range on demand.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +27,7 @@
 #include "engine/layers.h"
 #include "engine/pull.h"
 #include "engine/store.h"
+#include "registry/test_support.h"
 #include "util/fs.h"
 
 namespace strata::engine {
@@ -45,31 +44,22 @@ class FaultyRegistry {
     uint64_t body_sent = 0;  // bytes of body written for this request
   };
 
-  FaultyRegistry() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 64);
-    accept_ = std::thread([this] { Loop(); });
-  }
+  FaultyRegistry()
+      : listener_(64, [this](int c) {
+          std::lock_guard lk(mu_);
+          conns_.emplace_back([this, c] {
+            Serve(c);
+            ::close(c);
+          });
+        }) {}
   ~FaultyRegistry() {
-    stop_ = true;
     release_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    accept_.join();
+    listener_.Stop();
     std::lock_guard lk(mu_);
     for (auto& t : conns_) t.join();
   }
 
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string host() const { return "127.0.0.1:" + std::to_string(listener_.port()); }
   void AddBlob(const std::string& data) { blobs_[digest::Sha256Of(data).str()] = data; }
   void SetManifest(const std::string& m) { manifest_ = m; }
 
@@ -100,20 +90,6 @@ class FaultyRegistry {
   }
 
  private:
-  void Loop() {
-    while (!stop_) {
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) {
-        if (stop_) return;
-        continue;
-      }
-      std::lock_guard lk(mu_);
-      conns_.emplace_back([this, c] {
-        Serve(c);
-        ::close(c);
-      });
-    }
-  }
   static bool SendAll(int c, const char* p, size_t n) {
     while (n > 0) {
       ssize_t k = ::send(c, p, n, MSG_NOSIGNAL);
@@ -135,20 +111,11 @@ class FaultyRegistry {
       if (n <= 0) return;
       buf.append(tmp, static_cast<size_t>(n));
     }
+    auto head = registry::testing::ParseRequestHead(buf.substr(0, buf.find("\r\n\r\n")));
     Seen req;
-    std::istringstream head(buf.substr(0, buf.find("\r\n\r\n")));
-    std::string line;
-    std::getline(head, line);
-    std::istringstream(line) >> req.method >> req.path;
-    while (std::getline(head, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string k = line.substr(0, colon), v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-      for (auto& ch : k) ch = static_cast<char>(std::tolower(ch));
-      if (k == "range") req.range = v;
-    }
+    req.method = head.method;
+    req.path = head.target;
+    req.range = head.headers.Get("Range").value_or("");
     int status = 200;
     std::string body, extra;
     std::string blob_digest;
@@ -211,16 +178,13 @@ class FaultyRegistry {
     while (stall && !release_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
   std::atomic<bool> release_{false};
-  std::thread accept_;
   std::mutex mu_;
   std::vector<std::thread> conns_;
   std::vector<Seen> seen_;
   std::map<std::string, std::string> blobs_;
   std::string manifest_;
+  registry::testing::LoopbackListener listener_;
 };
 
 std::string Gzip(const std::string& data) {

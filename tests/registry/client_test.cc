@@ -35,44 +35,18 @@ struct FaultReply {
 class FaultServer {
  public:
   using Handler = std::function<FaultReply(const testing::SeenRequest&)>;
-  explicit FaultServer(Handler h) : handler_(std::move(h)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 16);
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~FaultServer() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  explicit FaultServer(Handler h)
+      : handler_(std::move(h)), listener_(16, [this](int c) {
+          Serve(c);
+          ::close(c);
+        }) {}
+  std::string host() const { return "127.0.0.1:" + std::to_string(listener_.port()); }
   std::vector<testing::SeenRequest> requests() {
     std::lock_guard lk(mu_);
     return seen_;
   }
 
  private:
-  void Loop() {
-    while (!stop_) {
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) {
-        if (stop_) return;
-        continue;
-      }
-      Serve(c);
-      ::close(c);
-    }
-  }
   void Serve(int c) {
     timeval tv{5, 0};
     ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -85,40 +59,22 @@ class FaultServer {
       buf.append(tmp, static_cast<size_t>(n));
       if (static_cast<unsigned char>(buf[0]) == 0x16) return;  // TLS: not here
     }
-    testing::SeenRequest req;
-    std::istringstream head(buf.substr(0, end));
-    std::string line;
-    std::getline(head, line);
-    std::istringstream rl(line);
-    rl >> req.method >> req.target;
-    while (std::getline(head, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-      req.headers.Add(line.substr(0, colon), v);
-    }
+    testing::SeenRequest req = testing::ParseRequestHead(buf.substr(0, end));
     FaultReply r = handler_(req);
     {
       std::lock_guard lk(mu_);
       seen_.push_back(req);
     }
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " X\r\n";
-    for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
-    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n";
+    std::string out = testing::ReplyHead(r.status, r.headers, r.body.size());
     if (req.method != "HEAD") out += r.body.substr(0, r.cut_after.value_or(r.body.size()));
     ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
     if (r.stall.count() > 0) std::this_thread::sleep_for(r.stall);
   }
 
   Handler handler_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
   std::mutex mu_;
   std::vector<testing::SeenRequest> seen_;
+  testing::LoopbackListener listener_;
 };
 
 // Serves a byte range of `body` as the distribution registry does (206 + Content-Range).
@@ -136,23 +92,8 @@ FaultReply RangeReply(const testing::SeenRequest& req, const std::string& body) 
   return r;
 }
 
-std::string Pattern(size_t n) {
-  std::string s(n, '\0');
-  uint32_t x = 12345;
-  for (auto& c : s) {
-    x = x * 1103515245 + 12345;
-    c = static_cast<char>(x >> 16);
-  }
-  return s;
-}
-
-image::Descriptor BlobDesc(const std::string& body) {
-  image::Descriptor d;
-  d.media_type = std::string(mt::kOciLayerGzip);
-  d.digest = digest::Sha256Of(body);
-  d.size = static_cast<int64_t>(body.size());
-  return d;
-}
+using testing::BlobDesc;
+using testing::Pattern;
 
 class ClientTest : public ::testing::Test {
  protected:
@@ -168,7 +109,7 @@ class ClientTest : public ::testing::Test {
 };
 
 TEST_F(ClientTest, BlobResumesWithRangeAfterACut) {
-  std::string body = Pattern(3 << 20);
+  std::string body = Pattern(3 << 20, 12345);
   std::atomic<int> calls{0};
   FaultServer srv([&](const testing::SeenRequest& req) {
     FaultReply r = RangeReply(req, body);
@@ -190,7 +131,7 @@ TEST_F(ClientTest, BlobResumesWithRangeAfterACut) {
 }
 
 TEST_F(ClientTest, ServerIgnoringRangeIsSkippedNotDuplicated) {
-  std::string body = Pattern(2 << 20);
+  std::string body = Pattern(2 << 20, 12345);
   std::atomic<int> calls{0};
   FaultServer srv([&](const testing::SeenRequest&) {
     FaultReply r;
@@ -206,7 +147,7 @@ TEST_F(ClientTest, ServerIgnoringRangeIsSkippedNotDuplicated) {
 }
 
 TEST_F(ClientTest, RetriesOn5xxAnd429WithRetryAfter) {
-  std::string body = Pattern(1000);
+  std::string body = Pattern(1000, 12345);
   std::atomic<int> calls{0};
   FaultServer srv([&](const testing::SeenRequest& req) {
     int n = calls++;
@@ -226,7 +167,7 @@ TEST_F(ClientTest, RetriesOn5xxAnd429WithRetryAfter) {
 }
 
 TEST_F(ClientTest, StalledTransferIsAbortedAndResumed) {
-  std::string body = Pattern(200000);
+  std::string body = Pattern(200000, 12345);
   std::atomic<int> calls{0};
   FaultServer srv([&](const testing::SeenRequest& req) {
     FaultReply r = RangeReply(req, body);
@@ -250,7 +191,7 @@ TEST_F(ClientTest, StalledTransferIsAbortedAndResumed) {
 }
 
 TEST_F(ClientTest, CorruptOrOversizedBlobIsDataLoss) {
-  std::string body = Pattern(100000);
+  std::string body = Pattern(100000, 12345);
   std::string bad = body;
   bad[5000] ^= 1;
   FaultServer srv([&](const testing::SeenRequest& req) {
@@ -390,7 +331,7 @@ TEST_F(ClientTest, ManifestNegotiationVerificationAndPlatforms) {
 }
 
 TEST_F(ClientTest, MirrorFallsBackToOrigin) {
-  std::string body = Pattern(5000);
+  std::string body = Pattern(5000, 12345);
   FaultServer mirror([&](const testing::SeenRequest&) {
     return FaultReply{404, {}, "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"x\"}]}"};
   });

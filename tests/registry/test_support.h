@@ -25,6 +25,9 @@
 #include <thread>
 #include <vector>
 
+#include "digest/digest.h"
+#include "image/descriptor.h"
+#include "image/media_types.h"
 #include "registry/http.h"
 
 extern char** environ;
@@ -43,17 +46,27 @@ inline void WriteText(const std::string& path, const std::string& text, int mode
   ::chmod(path.c_str(), mode);
 }
 
-// A port nobody listens on right now (bind 0, read it back, close).
-inline int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A socket listening on 127.0.0.1 at a port the kernel picks; *port gets that port.
+inline int ListenLoopback(int backlog, int* port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  *port = ntohs(a.sin_port);
+  ::listen(fd, backlog);
+  return fd;
+}
+
+// A port nobody listens on right now (bind 0, read it back, close).
+inline int FreePort() {
+  int port = 0;
+  ::close(ListenLoopback(1, &port));
+  return port;
 }
 
 inline bool HaveProgram(const std::string& name) {
@@ -125,37 +138,56 @@ struct Reply {
   size_t stall_after = 0;
 };
 
-// A scripted HTTP/1.1 server on 127.0.0.1 (one connection at a time, Connection: close).
-// Reads Content-Length and chunked request bodies.
-class TestServer {
+// Parses a request's head: the request line and the header fields, without the blank line.
+inline SeenRequest ParseRequestHead(const std::string& text) {
+  SeenRequest req;
+  std::istringstream head(text);
+  std::string line;
+  std::getline(head, line);
+  std::istringstream rl(line);
+  rl >> req.method >> req.target;
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string v = line.substr(colon + 1);
+    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+    req.headers.Add(line.substr(0, colon), v);
+  }
+  return req;
+}
+
+// The status line and header fields of a reply with a body of `content_length` bytes, on
+// a connection the server closes after it.
+inline std::string ReplyHead(int status,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             size_t content_length) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " X\r\n";
+  for (const auto& [k, v] : headers) out += k + ": " + v + "\r\n";
+  out += "Content-Length: " + std::to_string(content_length) + "\r\nConnection: close\r\n\r\n";
+  return out;
+}
+
+// Listens on 127.0.0.1 and hands each accepted connection to `serve`, which owns its fd, on
+// one accept thread. Stop (or the destructor) closes the socket and joins that thread: declare
+// it after the members `serve` uses, so that it goes first.
+class LoopbackListener {
  public:
-  using Handler = std::function<Reply(const SeenRequest&)>;
-  explicit TestServer(Handler h) : handler_(std::move(h)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 16);
+  LoopbackListener(int backlog, std::function<void(int)> serve) : serve_(std::move(serve)) {
+    fd_ = ListenLoopback(backlog, &port_);
     thread_ = std::thread([this] { Loop(); });
   }
-  ~TestServer() {
+  LoopbackListener(const LoopbackListener&) = delete;
+  LoopbackListener& operator=(const LoopbackListener&) = delete;
+  ~LoopbackListener() { Stop(); }
+  void Stop() {
+    if (!thread_.joinable()) return;
     stop_ = true;
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
     thread_.join();
   }
   int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::vector<SeenRequest> requests() {
-    std::lock_guard lk(mu_);
-    return seen_;
-  }
 
  private:
   void Loop() {
@@ -165,10 +197,35 @@ class TestServer {
         if (stop_) return;
         continue;
       }
-      Serve(c);
-      ::close(c);
+      serve_(c);
     }
   }
+
+  std::function<void(int)> serve_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A scripted HTTP/1.1 server on 127.0.0.1 (one connection at a time, Connection: close).
+// Reads Content-Length and chunked request bodies.
+class TestServer {
+ public:
+  using Handler = std::function<Reply(const SeenRequest&)>;
+  explicit TestServer(Handler h)
+      : handler_(std::move(h)), listener_(16, [this](int c) {
+          Serve(c);
+          ::close(c);
+        }) {}
+  int port() const { return listener_.port(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port()); }
+  std::vector<SeenRequest> requests() {
+    std::lock_guard lk(mu_);
+    return seen_;
+  }
+
+ private:
   static bool ReadMore(int c, std::string& buf) {
     char tmp[65536];
     ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
@@ -184,20 +241,7 @@ class TestServer {
     while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
       if (!ReadMore(c, buf)) return;
     }
-    SeenRequest req;
-    std::istringstream head(buf.substr(0, end));
-    std::string line;
-    std::getline(head, line);
-    std::istringstream rl(line);
-    rl >> req.method >> req.target;
-    while (std::getline(head, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-      req.headers.Add(line.substr(0, colon), v);
-    }
+    SeenRequest req = ParseRequestHead(buf.substr(0, end));
     std::string rest = buf.substr(end + 4);
     if (auto cl = req.headers.Get("Content-Length")) {
       size_t want = std::stoul(*cl);
@@ -225,9 +269,7 @@ class TestServer {
       std::lock_guard lk(mu_);
       seen_.push_back(req);
     }
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " X\r\n";
-    for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
-    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n";
+    std::string out = ReplyHead(r.status, r.headers, r.body.size());
     size_t first = r.stall.count() > 0 ? std::min(r.stall_after, r.body.size()) : r.body.size();
     out += r.body.substr(0, first);
     ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
@@ -238,13 +280,31 @@ class TestServer {
   }
 
   Handler handler_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
   std::mutex mu_;
   std::vector<SeenRequest> seen_;
+  LoopbackListener listener_;
 };
+
+// n pseudo-random bytes from `seed` (a fixed LCG): blob bodies that gzip cannot shrink and
+// that differ by seed.
+inline std::string Pattern(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint32_t x = seed;
+  for (auto& c : s) {
+    x = x * 1103515245 + 12345;
+    c = static_cast<char>(x >> 16);
+  }
+  return s;
+}
+
+// The descriptor of `body` as a gzip layer blob.
+inline image::Descriptor BlobDesc(const std::string& body) {
+  image::Descriptor d;
+  d.media_type = std::string(image::media_type::kOciLayerGzip);
+  d.digest = digest::Sha256Of(body);
+  d.size = static_cast<int64_t>(body.size());
+  return d;
+}
 
 // Query parameter values of a request target ("/token?scope=a&scope=b").
 inline std::vector<std::string> QueryValues(const std::string& target, const std::string& key) {

@@ -17,23 +17,8 @@ namespace {
 
 namespace mt = image::media_type;
 
-std::string Pattern(size_t n, uint32_t seed = 7) {
-  std::string s(n, '\0');
-  uint32_t x = seed;
-  for (auto& c : s) {
-    x = x * 1103515245 + 12345;
-    c = static_cast<char>(x >> 16);
-  }
-  return s;
-}
-
-image::Descriptor Desc(const std::string& body) {
-  image::Descriptor d;
-  d.media_type = std::string(mt::kOciLayerGzip);
-  d.digest = digest::Sha256Of(body);
-  d.size = static_cast<int64_t>(body.size());
-  return d;
-}
+using testing::BlobDesc;
+using testing::Pattern;
 
 BlobOpener OpenString(const std::string& body) {
   return [&body](uint64_t off) -> Result<std::unique_ptr<Reader>> {
@@ -68,25 +53,25 @@ class UploadRegistryTest : public ::testing::Test {
 TEST_F(UploadRegistryTest, MonolithicAndChunkedUploadsReadBack) {
   auto repo = Open("up/a");
   std::string small = Pattern(1000, 1), big = Pattern(300 << 10, 2);
-  auto none = repo->StatBlob(Desc(small).digest);
+  auto none = repo->StatBlob(BlobDesc(small).digest);
   ASSERT_TRUE(none) << none.error().message;
   EXPECT_FALSE(*none);
 
-  ASSERT_TRUE(repo->PushBlob(Desc(small), OpenString(small)));
+  ASSERT_TRUE(repo->PushBlob(BlobDesc(small), OpenString(small)));
   PushBlobOptions chunked;
   chunked.monolithic_max = 0;
   chunked.chunk_size = 64 << 10;  // five PATCH requests
   uint64_t last = 0;
   Status st = repo->PushBlob(
-      Desc(big), OpenString(big), [&](uint64_t done, uint64_t) { last = done; }, chunked);
+      BlobDesc(big), OpenString(big), [&](uint64_t done, uint64_t) { last = done; }, chunked);
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_EQ(last, big.size());
 
   for (const std::string* b : {&small, &big}) {
-    auto have = repo->StatBlob(Desc(*b).digest);
+    auto have = repo->StatBlob(BlobDesc(*b).digest);
     ASSERT_TRUE(have && *have);
     EXPECT_EQ(**have, static_cast<int64_t>(b->size()));
-    auto back = repo->GetBlob(Desc(*b), 1 << 20);
+    auto back = repo->GetBlob(BlobDesc(*b), 1 << 20);
     ASSERT_TRUE(back) << back.error().message;
     EXPECT_EQ(*back, *b);
   }
@@ -101,8 +86,8 @@ TEST_F(UploadRegistryTest, StreamedUploadIsCheckedByDigest) {
   StringReader r(body);
   ASSERT_TRUE(repo->UploadChunk(*up, r, std::nullopt));
   EXPECT_EQ(up->offset, body.size());
-  ASSERT_TRUE(repo->FinishUpload(*up, Desc(body).digest));
-  EXPECT_TRUE(*repo->StatBlob(Desc(body).digest));
+  ASSERT_TRUE(repo->FinishUpload(*up, BlobDesc(body).digest));
+  EXPECT_TRUE(*repo->StatBlob(BlobDesc(body).digest));
 
   // A wrong digest: the registry refuses it and keeps nothing under either name.
   std::string other = Pattern(5000, 4);
@@ -116,41 +101,41 @@ TEST_F(UploadRegistryTest, StreamedUploadIsCheckedByDigest) {
   EXPECT_EQ(bad.error().code, ErrorCode::kDataLoss) << bad.error().message;
   repo->CancelUpload(*up2);
   EXPECT_FALSE(*repo->StatBlob(wrong));
-  EXPECT_FALSE(*repo->StatBlob(Desc(other).digest));
+  EXPECT_FALSE(*repo->StatBlob(BlobDesc(other).digest));
 }
 
 TEST_F(UploadRegistryTest, CrossRepositoryMountAndManifest) {
   auto a = Open("lib/src");
   std::string blob = Pattern(4000, 5);
-  ASSERT_TRUE(a->PushBlob(Desc(blob), OpenString(blob)));
+  ASSERT_TRUE(a->PushBlob(BlobDesc(blob), OpenString(blob)));
   auto b = Open("other/dst");
-  EXPECT_FALSE(*b->StatBlob(Desc(blob).digest));
+  EXPECT_FALSE(*b->StatBlob(BlobDesc(blob).digest));
   Upload session;
-  auto mounted = b->MountBlob(Desc(blob).digest, "lib/src", &session);
+  auto mounted = b->MountBlob(BlobDesc(blob).digest, "lib/src", &session);
   ASSERT_TRUE(mounted) << mounted.error().message;
   EXPECT_TRUE(*mounted);
-  EXPECT_TRUE(*b->StatBlob(Desc(blob).digest));
+  EXPECT_TRUE(*b->StatBlob(BlobDesc(blob).digest));
 
   // A blob the source does not have: the registry opens an upload instead, which works.
   std::string fresh = Pattern(3000, 6);
-  auto not_mounted = b->MountBlob(Desc(fresh).digest, "lib/src", &session);
+  auto not_mounted = b->MountBlob(BlobDesc(fresh).digest, "lib/src", &session);
   ASSERT_TRUE(not_mounted);
   EXPECT_FALSE(*not_mounted);
   ASSERT_FALSE(session.location.empty());
   StringReader r(fresh);
-  ASSERT_TRUE(b->FinishUpload(session, Desc(fresh).digest, &r, fresh.size()));
-  EXPECT_TRUE(*b->StatBlob(Desc(fresh).digest));
+  ASSERT_TRUE(b->FinishUpload(session, BlobDesc(fresh).digest, &r, fresh.size()));
+  EXPECT_TRUE(*b->StatBlob(BlobDesc(fresh).digest));
 
   // The manifest last, naming what is there.
   std::string cfg = "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
-  ASSERT_TRUE(b->PushBlob(Desc(cfg), OpenString(cfg)));
+  ASSERT_TRUE(b->PushBlob(BlobDesc(cfg), OpenString(cfg)));
   std::string man =
       "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
       "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" +
       digest::Sha256Of(cfg).str() + "\",\"size\":" + std::to_string(cfg.size()) +
       "},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
       "\"digest\":\"" +
-      Desc(blob).digest.str() + "\",\"size\":" + std::to_string(blob.size()) + "}]}";
+      BlobDesc(blob).digest.str() + "\",\"size\":" + std::to_string(blob.size()) + "}]}";
   auto d = b->PutManifest("v1", mt::kOciManifest, man);
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_EQ(*d, digest::Sha256Of(man));
@@ -269,9 +254,9 @@ TEST_F(UploadFaultTest, MonolithicUploadStartsOverAfter5xx) {
   testing::TestServer srv([&](const testing::SeenRequest& r) { return fake.Handle(r); });
   auto repo = Open(srv);
   std::string blob = Pattern(5000, 8);
-  Status st = repo->PushBlob(Desc(blob), OpenString(blob));
+  Status st = repo->PushBlob(BlobDesc(blob), OpenString(blob));
   ASSERT_TRUE(st) << st.error().message;
-  EXPECT_EQ(fake.blobs[Desc(blob).digest.str()], blob);
+  EXPECT_EQ(fake.blobs[BlobDesc(blob).digest.str()], blob);
   // The failed session was given up (DELETE) and a new one started.
   int posts = 0, deletes = 0;
   for (auto& r : srv.requests()) {
@@ -295,9 +280,9 @@ TEST_F(UploadFaultTest, ChunkedUploadResumesWhereTheRegistryStopped) {
   PushBlobOptions o;
   o.monolithic_max = 0;
   o.chunk_size = 100 << 10;
-  Status st = repo->PushBlob(Desc(blob), OpenString(blob), {}, o);
+  Status st = repo->PushBlob(BlobDesc(blob), OpenString(blob), {}, o);
   ASSERT_TRUE(st) << st.error().message;
-  EXPECT_EQ(fake.blobs[Desc(blob).digest.str()], blob);
+  EXPECT_EQ(fake.blobs[BlobDesc(blob).digest.str()], blob);
   // After the failure: a status query, then the same range again, then the rest.
   std::vector<std::string> seq;
   for (auto& r : srv.requests()) {
@@ -317,7 +302,7 @@ TEST_F(UploadFaultTest, PersistentFailureGivesUpAndCancels) {
   testing::TestServer srv([&](const testing::SeenRequest& r) { return fake.Handle(r); });
   auto repo = Open(srv);
   std::string blob = Pattern(100, 10);
-  Status st = repo->PushBlob(Desc(blob), OpenString(blob));
+  Status st = repo->PushBlob(BlobDesc(blob), OpenString(blob));
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, ErrorCode::kUnavailable);
   EXPECT_TRUE(fake.blobs.empty());

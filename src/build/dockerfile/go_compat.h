@@ -23,6 +23,7 @@ bool IsSpaceByte(unsigned char b);
 uint32_t DecodeRune(std::string_view s, size_t pos, size_t* width);
 // The runes of s, invalid bytes as U+FFFD, like []rune(s).
 std::u32string ToRunes(std::string_view s);
+// utf8.AppendRune (AppendUtf8 in util/utf8.h, under Go's name).
 void AppendRune(std::string* out, uint32_t r);
 
 // strings.TrimLeftFunc(s, unicode.IsSpace) / TrimSpace.
