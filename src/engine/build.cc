@@ -27,6 +27,7 @@
 #include "engine/images.h"
 #include "engine/layers.h"
 #include "engine/pull.h"
+#include "engine/push.h"
 #include "engine/timefmt.h"
 #include "exec/network.h"
 #include "exec/sandbox.h"
@@ -58,6 +59,9 @@ struct FsState {
   ojson history = ojson::array();
   std::string key;
   std::string made_by;  // the step (or FROM) that produced it, for explaining cache misses
+  // Per layer made by a step of this build: {"key", "layer" (index), "created"}, what
+  // --cache-to exports.
+  ojson cache = ojson::array();
   int64_t size = 0;
 };
 
@@ -155,6 +159,7 @@ class Builder {
     }
     STRATA_TRY(LoadContext());
     STRATA_TRY(MakePlan());
+    ImportCache();
     for (int idx : plan_.order) {
       for (const auto& step : plan_.stages[idx].steps) {
         auto* run = std::get_if<dockerfile::RunCommand>(&step.instruction.command);
@@ -212,6 +217,7 @@ class Builder {
       STRATA_ASSIGN_OR_RETURN(r.image_id, Export(plan_.stages[plan_.target]));
     }
     for (auto& w : plan_.warnings) r.warnings.push_back(w.message);
+    for (auto& w : warnings_) r.warnings.push_back(w);
     return r;
   }
 
@@ -640,6 +646,7 @@ class Builder {
         state.key = key;
         state.made_by = label;
         state.size += hit->size;
+        state.cache.push_back(CacheEntry(key, state, hit->created_at));
         *created = o_.source_date_epoch ? CreatedNs() : hit->created_at;
         Line(vx + " CACHED");
         explain.Remember();
@@ -706,7 +713,109 @@ class Builder {
     state.key = key;
     state.made_by = label;
     state.size += size;
+    state.cache.push_back(CacheEntry(key, state, *created));
     explain.Remember();
+    Line(vx + " DONE " + Secs(Since(t0)));
+    return Ok();
+  }
+
+  static ojson CacheEntry(const std::string& key, const FsState& state, int64_t created) {
+    ojson e = ojson::object();
+    e["key"] = key;
+    e["layer"] = state.diff_ids.size() - 1;
+    e["created"] = created;
+    return e;
+  }
+
+  // --cache-from: each source's layers and step keys join the local cache. A source that
+  // cannot be read is a warning, as with BuildKit: the build goes on without it.
+  void ImportCache() {
+    for (const auto& c : o_.cache_from) {
+      std::string vx = "#" + std::to_string(NextVertex());
+      Line(vx + " importing cache manifest from " + c.ref);
+      auto t0 = std::chrono::steady_clock::now();
+      size_t added = 0;
+      PullOptions po;
+      po.config_dir = o_.config_dir;
+      po.import_cache = [&](store::Metadata& md, const std::string& config_bytes) -> Status {
+        ojson cfg = ojson::parse(config_bytes, nullptr, false);
+        if (!cfg.is_object() || !cfg.contains(kCacheConfigKey)) return Ok();
+        std::vector<std::string> diff_ids, chains;
+        std::optional<std::string> chain;
+        for (const auto& d : cfg["rootfs"].value("diff_ids", ojson::array())) {
+          diff_ids.push_back(d.get<std::string>());
+          chain = ChainIdOf(chain, diff_ids.back());
+          chains.push_back(*chain);
+        }
+        for (const auto& e : cfg[kCacheConfigKey]) {
+          if (!e.is_object() || !e["layer"].is_number_unsigned()) continue;
+          size_t i = e["layer"].get<size_t>();
+          std::string key = e.value("key", "");
+          if (i >= chains.size() || key.empty()) continue;
+          STRATA_ASSIGN_OR_RETURN(auto have, md.GetCache(key));
+          STRATA_ASSIGN_OR_RETURN(auto layer, md.GetLayer(chains[i]));
+          if (have || !layer) continue;
+          store::CacheRecord rec;
+          rec.key = key;
+          rec.chain_id = chains[i];
+          rec.diff_id = diff_ids[i];
+          rec.created_at = e.value("created", int64_t{0});
+          rec.size = layer->size;
+          STRATA_TRY(md.PutCache(rec));
+          ++added;
+        }
+        return Ok();
+      };
+      auto pulled = Pull(s_, c.ref, po);
+      if (!pulled) {
+        Line(vx + " ERROR: " + pulled.error().message);
+        warnings_.push_back("failed to import cache from " + c.ref + ": " + pulled.error().message);
+        continue;
+      }
+      Line(vx + " " + std::to_string(added) + " cache records imported");
+      Line(vx + " DONE " + Secs(Since(t0)));
+    }
+  }
+
+  // --cache-to type=registry: an image of the target's layers whose config lists their
+  // step keys, pushed to its own ref. It is tagged only while the push runs.
+  Status ExportCacheToRegistry(ojson cfg, const FsState& state, store::ImageRecord img) {
+    const std::string& ref_text = o_.cache_to->ref;
+    std::string vx = "#" + std::to_string(NextVertex());
+    Line(vx + " exporting cache to " + ref_text);
+    auto t0 = std::chrono::steady_clock::now();
+    STRATA_ASSIGN_OR_RETURN(auto ref, image::ParseNormalizedNamed(ref_text));
+    std::string canonical = image::TagNameOnly(ref).String();
+    cfg[kCacheConfigKey] = state.cache;
+    STRATA_ASSIGN_OR_RETURN(auto digest, s_.content().Put(GoJson(cfg)));
+    img.id = digest.str();
+    {
+      std::lock_guard<std::mutex> l(db_mu_);
+      STRATA_ASSIGN_OR_RETURN(auto tx, s_.db().Begin());
+      STRATA_TRY(s_.metadata().PutImage(img));
+      STRATA_TRY(s_.metadata().SetTag(canonical, img.id));
+      STRATA_TRY(tx.Commit());
+    }
+    PushOptions po;
+    po.config_dir = o_.config_dir;
+    auto pushed = Push(s_, canonical, po);
+    // The cache image never shows in `images`; its layers are the built image's. (Not
+    // RemoveImage: its garbage collection waits for the lock this build holds shared.)
+    {
+      std::lock_guard<std::mutex> l(db_mu_);
+      STRATA_ASSIGN_OR_RETURN(auto tx, s_.db().Begin());
+      STRATA_TRY(s_.metadata().RemoveTag(canonical));
+      if (pushed) {
+        for (const auto& p : *pushed) {
+          STRATA_ASSIGN_OR_RETURN(auto d, digest::Digest::Parse(p.digest));
+          STRATA_TRY(s_.metadata().RemoveRepoDigest(ref.NameOnly().WithDigest(d).String()));
+        }
+      }
+      STRATA_TRY(s_.metadata().DeleteImage(img.id));
+      STRATA_TRY(tx.Commit());
+    }
+    if (!pushed) return std::move(pushed).error().Wrap("failed to export cache to " + ref_text);
+    for (const auto& p : *pushed) Line(vx + " writing manifest " + p.digest + " done");
     Line(vx + " DONE " + Secs(Since(t0)));
     return Ok();
   }
@@ -1340,6 +1449,9 @@ class Builder {
     cfg["rootfs"] = {{"type", "layers"}, {"diff_ids", state.diff_ids}};
     if (!plan_.target_platform.variant.empty()) cfg["variant"] = plan_.target_platform.variant;
     if (!st.config.author.empty()) cfg["author"] = st.config.author;
+    if (o_.cache_to && o_.cache_to->type == CacheExchange::Type::kInline) {
+      cfg[kCacheConfigKey] = state.cache;
+    }
     std::string bytes = GoJson(cfg);
     STRATA_ASSIGN_OR_RETURN(auto config_digest, s_.content().Put(bytes));
     Line(vx + " exporting layers done");
@@ -1369,6 +1481,9 @@ class Builder {
     }
     for (const auto& r : refs) Line(vx + " naming to " + r + " done");
     Line(vx + " DONE " + Secs(Since(t0)));
+    if (o_.cache_to && o_.cache_to->type == CacheExchange::Type::kRegistry) {
+      STRATA_TRY(ExportCacheToRegistry(cfg, state, img));
+    }
     return img.id;
   }
 
@@ -1405,6 +1520,7 @@ class Builder {
   std::vector<bool> done_, failed_;
   std::optional<Error> error_;
   std::atomic<bool> abort_{false};
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace

@@ -42,6 +42,8 @@ struct BuildOptions {
   std::optional<int64_t> source_date_epoch;    // reproducible timestamps
   std::string config_dir;                      // docker config dir for pulls
   BuildExport exporter;                        // -o: where the result goes
+  std::optional<CacheExchange> cache_to;       // --cache-to
+  std::vector<CacheExchange> cache_from;       // --cache-from
   BuildOutput output;                          // progress lines; empty: none
   const std::atomic<bool>* cancel = nullptr;
 };

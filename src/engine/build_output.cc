@@ -49,6 +49,61 @@ Result<BuildExport> ParseBuildOutputs(const std::vector<std::string>& values) {
   return e;
 }
 
+namespace {
+
+// One --cache-to/--cache-from value: a bare reference, or CSV type=…,ref=…[,mode=…].
+Result<CacheExchange> ParseCacheValue(const std::string& v, bool to) {
+  CacheExchange c;
+  if (v.find('=') == std::string::npos) {
+    c.ref = v;
+    return c;
+  }
+  STRATA_ASSIGN_OR_RETURN(auto fields, ReadCsvRecord(v, to ? "cache-to" : "cache-from"));
+  std::string type, mode;
+  for (const std::string& f : fields) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos) return InvalidArgument("invalid value " + f);
+    std::string key = f.substr(0, eq), val = f.substr(eq + 1);
+    if (key == "type") type = val;
+    if (key == "ref") c.ref = val;
+    if (key == "mode") mode = val;
+  }
+  if (type == "inline") {
+    if (!to)
+      return InvalidArgument("type=inline is an export; import an image with --cache-from=REF");
+    c.type = CacheExchange::Type::kInline;
+    return c;
+  }
+  if (type != "registry") {
+    return InvalidArgument("unsupported cache " + std::string(to ? "exporter" : "importer") +
+                           " \"" + type + "\" (strata has registry" + (to ? " and inline)" : ")"));
+  }
+  if (c.ref.empty()) return InvalidArgument("ref required for registry cache");
+  // mode=max would also export the layers of intermediate stages; not yet.
+  if (!mode.empty() && mode != "min") {
+    return InvalidArgument("cache mode " + mode + " is not supported yet (only mode=min)");
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<std::optional<CacheExchange>> ParseCacheTo(const std::vector<std::string>& values) {
+  if (values.empty()) return std::optional<CacheExchange>();
+  if (values.size() > 1) return InvalidArgument("multiple cache exports currently unsupported");
+  STRATA_ASSIGN_OR_RETURN(CacheExchange c, ParseCacheValue(values[0], true));
+  return std::optional<CacheExchange>(c);
+}
+
+Result<std::vector<CacheExchange>> ParseCacheFrom(const std::vector<std::string>& values) {
+  std::vector<CacheExchange> out;
+  for (const auto& v : values) {
+    STRATA_ASSIGN_OR_RETURN(CacheExchange c, ParseCacheValue(v, false));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 Status ExportTree(const std::string& root, const BuildExport& e) {
   if (e.type == BuildExport::Type::kLocal) {
     // BuildKit creates a missing destination 0700 (verified: `-o out` on docker 20.10).

@@ -5,6 +5,7 @@
 // such exporters; buildx does, and strata is its own store).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,23 @@ struct BuildExport {
 // `type=…,dest=…` (other keys are exporter attributes and are ignored). An unknown type
 // is kNotFound (`exporter "x" could not be found`, the daemon's words).
 Result<BuildExport> ParseBuildOutputs(const std::vector<std::string>& values);
+
+// --cache-to / --cache-from: the build cache shared through a registry. Either way the cache
+// travels as an image whose config lists, under kCacheConfigKey, the cache key of each layer's
+// step: type=registry pushes such an image to its own ref (the built image stays clean),
+// type=inline puts the list into the built image itself. Importing pulls the image's layers
+// and records their keys, so matching steps are CACHED on any machine.
+struct CacheExchange {
+  enum class Type { kRegistry, kInline };
+  Type type = Type::kRegistry;
+  std::string ref;
+};
+inline constexpr char kCacheConfigKey[] = "strata.buildcache.v1";
+
+// type=registry,ref=R[,mode=min] or type=inline; a bare value is a registry ref. Only one.
+Result<std::optional<CacheExchange>> ParseCacheTo(const std::vector<std::string>& values);
+// Each a reference, or type=registry,ref=R (an image with inline cache works too).
+Result<std::vector<CacheExchange>> ParseCacheFrom(const std::vector<std::string>& values);
 
 // Writes the tree at root (a mounted view of the result) where e says: a local
 // directory (created if missing, existing files kept or replaced) or a tar stream.

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "engine/images.h"
 #include "engine/layers.h"
 #include "engine/timefmt.h"
 #include "image/config.h"
@@ -506,7 +507,7 @@ Result<PullResult> Puller::Run(const image::Reference& ref, const image::Platfor
 
   // Re-pull of a tag: a HEAD tells whether the tag still names what we have, without
   // spending a GET on the registry's rate limit.
-  if (!ref.HasDigest() && o_.platform.empty()) {
+  if (!ref.HasDigest() && o_.platform.empty() && !o_.import_cache) {
     STRATA_ASSIGN_OR_RETURN(auto have, md.LookupTag(ref.String()));
     if (have) {
       auto head = repo_.HeadManifest(ref.Tag());
@@ -641,6 +642,16 @@ Result<PullResult> Puller::Run(const image::Reference& ref, const image::Platfor
 
   // Data is durable; now one transaction makes it reachable.
   STRATA_ASSIGN_OR_RETURN(auto tx, s_.db().Begin());
+  if (o_.import_cache) {
+    if (!existing_image) {
+      for (auto& l : records) STRATA_TRY(md.PutLayer(l));
+    } else {
+      STRATA_ASSIGN_OR_RETURN(config_bytes, ImageConfigBytes(s_, out.image_id));
+    }
+    STRATA_TRY(o_.import_cache(md, config_bytes));
+    STRATA_TRY(tx.Commit());
+    return out;
+  }
   if (!existing_image) {
     for (auto& l : records) STRATA_TRY(md.PutLayer(l));
     auto cfgj = nlohmann::json::parse(config_bytes, nullptr, false);

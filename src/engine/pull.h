@@ -35,6 +35,10 @@ struct PullOptions {
   // Called once per reference pulled, before its layers, with "<tag>: Pulling from <path>"
   // style information: (tag or digest, repository path).
   std::function<void(const std::string& tag_or_digest, const std::string& path)> on_start;
+  // Set: the pull only feeds the build cache (build --cache-from). No image, tag or
+  // RepoDigest is recorded; this is called with the image's config in the transaction that
+  // records its layers, to add the cache records that keep them.
+  std::function<Status(store::Metadata& md, const std::string& config_bytes)> import_cache;
 };
 
 struct PullResult {

@@ -24,6 +24,8 @@
 namespace strata::testing {
 namespace {
 
+namespace rt = strata::registry::testing;
+
 using Clock = std::chrono::steady_clock;
 
 void WriteText(const std::string& path, const std::string& text) {
@@ -1269,6 +1271,112 @@ RUN head -c 300000 /dev/zero | tr '\0' x
   auto none = env_.Run("builder history logs ^5");
   EXPECT_EQ(none.rc, 1);
   EXPECT_EQ(none.err, "ERROR: no completed build found\n");
+}
+
+// --cache-to / --cache-from through the CNCF registry on loopback: a second store (another
+// machine) builds the same Dockerfile entirely from the exported cache, to the same image.
+class BuildCacheRegistryTest : public BuildTest {
+ protected:
+  void SetUp() override {
+    BuildTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    std::string why = reg_.Start(env_.dir() + "/reg", "", "");
+    if (why.find("not installed") != std::string::npos) GTEST_SKIP() << why;
+    ASSERT_EQ(why, "");
+    host_ = reg_.host();
+    // The other machine has the same base image (the keys start from its ID).
+    std::string base = env_.dir() + "/bb.tar";
+    ASSERT_EQ(env_.Run("save -o " + base + " bb").rc, 0);
+    auto l = Other("load -q -i " + base);
+    ASSERT_EQ(l.rc, 0) << l.err;
+  }
+  RunResult Other(const std::string& args) const {
+    return env_.Shell(std::string(STRATA_BINARY) + " --root " + env_.dir() + "/other " + args);
+  }
+  std::string ctx() {
+    return Context("cachectx",
+                   {{"Dockerfile", "FROM bb\nCOPY a /a\nRUN cat /a > /b\n"}, {"a", "content\n"}});
+  }
+  rt::Registry reg_;
+  std::string host_;
+};
+
+TEST_F(BuildCacheRegistryTest, RegistryCacheRebuildsTheSameImageElsewhere) {
+  std::string c = ctx();
+  std::string ref = host_ + "/cache/app:buildcache";
+  RunResult r;
+  std::string id =
+      Trim(BuildId("--network=none -t app --cache-to type=registry,ref=" + ref + " " + c, &r));
+  EXPECT_NE(r.err.find(" exporting cache to " + ref + "\n"), std::string::npos) << r.err;
+  // The cache image is in the registry, not among the images.
+  EXPECT_EQ(
+      env_.Shell("curl -sf -o /dev/null -H 'Accept: application/vnd.oci.image.manifest.v1+json' "
+                 "-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://" +
+                 host_ + "/v2/cache/app/manifests/buildcache")
+          .rc,
+      0);
+  EXPECT_EQ(env_.Run("images --format '{{.Repository}}'").out, "app\nbb\n");
+  EXPECT_EQ(Trim(env_.Run("system check").out), "store is consistent");
+
+  auto b = Other("build --progress=plain --network=none -t app --cache-from " + ref + " " + c);
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_NE(b.err.find(" 2 cache records imported\n"), std::string::npos) << b.err;
+  EXPECT_EQ(Cached(b.err, "COPY a /a"), true) << b.err;
+  EXPECT_EQ(Cached(b.err, "RUN cat /a > /b"), true) << b.err;
+  EXPECT_EQ(Trim(Other("inspect -f '{{.Id}}' app").out), id);
+  EXPECT_EQ(Other("images --format '{{.Repository}}'").out, "app\nbb\n");
+  // A changed file misses from there on, and says why.
+  WriteText(c + "/a", "changed\n");
+  b = Other("build --progress=plain --network=none --cache-from type=registry,ref=" + ref + " " +
+            c);
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_EQ(Cached(b.err, "COPY a /a"), false) << b.err;
+  EXPECT_NE(b.err.find("cache miss: context files changed /a"), std::string::npos) << b.err;
+}
+
+TEST_F(BuildCacheRegistryTest, InlineCacheTravelsInThePushedImage) {
+  std::string c = ctx();
+  std::string ref = host_ + "/inline/app:1";
+  std::string id = Trim(BuildId("--network=none -t " + ref + " --cache-to type=inline " + c));
+  auto cfg = nlohmann::json::parse(env_.Run("inspect -f '{{json .}}' " + ref).out, nullptr, false);
+  ASSERT_EQ(env_.Run("push -q " + ref).rc, 0);
+  auto b = Other("build --progress=plain --network=none -t app2 --cache-from " + ref + " " + c);
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_EQ(Cached(b.err, "COPY a /a"), true) << b.err;
+  EXPECT_EQ(Cached(b.err, "RUN cat /a > /b"), true) << b.err;
+  // Same layers; the image differs only by not carrying the cache list.
+  EXPECT_EQ(Other("inspect -f '{{json .RootFS.Layers}}' app2").out,
+            env_.Run("inspect -f '{{json .RootFS.Layers}}' " + ref).out);
+  EXPECT_NE(Trim(Other("inspect -f '{{.Id}}' app2").out), id);
+  // The cache source is not an image on the other machine.
+  EXPECT_EQ(Other("images --format '{{.Repository}}'").out, "app2\nbb\n");
+}
+
+TEST_F(BuildCacheRegistryTest, AnUnreadableCacheSourceIsOnlyAWarning) {
+  auto b =
+      Other("build --progress=plain --network=none --cache-from " + host_ + "/nosuch:1 " + ctx());
+  EXPECT_EQ(b.rc, 0) << b.err;
+  EXPECT_NE(b.err.find(" importing cache manifest from " + host_ + "/nosuch:1\n"),
+            std::string::npos);
+  std::regex err("#\\d+ ERROR: .*");
+  EXPECT_TRUE(std::regex_search(b.err, err)) << b.err;
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--cache-to type=local,dest=x",
+       "invalid argument for --cache-to: unsupported cache exporter \"local\" (strata has "
+       "registry and inline)"},
+      {"--cache-to type=registry,ref=x,mode=max",
+       "invalid argument for --cache-to: cache mode max is not supported yet (only mode=min)"},
+      {"--cache-to type=registry",
+       "invalid argument for --cache-to: ref required for registry cache"},
+      {"--cache-from type=inline",
+       "invalid argument for --cache-from: type=inline is an export; import an image with "
+       "--cache-from=REF"},
+  };
+  for (const auto& [flags, message] : bad) {
+    auto r = Other("build --network=none " + flags + " " + ctx());
+    EXPECT_EQ(r.rc, 1) << flags;
+    EXPECT_EQ(r.err, message + "\n") << flags;
+  }
 }
 
 class BuildDockerTest : public BuildTest {

@@ -115,7 +115,8 @@ void RunParse(const ParseOptions& o, Context& ctx) {
 struct BuildFlags {
   std::string context;
   std::string file;
-  std::vector<std::string> tags, build_args, labels, secrets, outputs, cache_from, add_hosts;
+  std::vector<std::string> tags, build_args, labels, secrets, outputs, cache_from, cache_to,
+      add_hosts;
   std::vector<std::string> no_cache_filter;
   std::string target, network = "default", platform, progress = "auto", iidfile;
   bool no_cache = false, pull = false, quiet = false, disable_trust = true;
@@ -189,6 +190,15 @@ void RunBuild(const BuildFlags& f, Context& ctx) {
     return ctx.FailPlain(exporter.error().message);
   }
   o.exporter = *exporter;
+  auto cache_to = engine::ParseCacheTo(f.cache_to);
+  if (!cache_to)
+    return ctx.FailPlain("invalid argument for --cache-to: " + cache_to.error().message);
+  o.cache_to = *cache_to;
+  auto cache_from = engine::ParseCacheFrom(f.cache_from);
+  if (!cache_from) {
+    return ctx.FailPlain("invalid argument for --cache-from: " + cache_from.error().message);
+  }
+  o.cache_from = *cache_from;
   FdWriter stdout_writer(1);
   if (o.exporter.type != engine::BuildExport::Type::kLocal && o.exporter.ToStream()) {
     if (::isatty(1)) return ctx.FailPlain("refusing to write output to console");
@@ -258,7 +268,11 @@ void RegisterBuildCommands(CLI::App& app, Context& ctx) {
     };
     list("--add-host", f->add_hosts, "Add a custom host-to-IP mapping (host:ip)", "list");
     list("--build-arg", f->build_args, "Set build-time variables", "list");
-    list("--cache-from", f->cache_from, "Images to consider as cache sources", "strings");
+    list("--cache-from", f->cache_from,
+         "External cache sources (e.g., \"user/app:cache\", \"type=registry,ref=user/app\")",
+         "strings");
+    list("--cache-to", f->cache_to,
+         "Cache export destinations (e.g., \"user/app:cache\", \"type=inline\")", "stringArray");
     c->add_flag("--disable-content-trust", f->disable_trust, "Skip image verification")
         ->default_str("true");
     c->add_option("-f,--file", f->file, "Name of the Dockerfile (Default is 'PATH/Dockerfile')")
@@ -288,10 +302,7 @@ void RegisterBuildCommands(CLI::App& app, Context& ctx) {
     c->add_option("--target", f->target, "Set the target build stage to build.")
         ->type_name("string");
     c->add_option("PATH", f->context, "Build context directory");
-    c->callback([f, &ctx] {
-      if (!f->cache_from.empty()) return ctx.FailPlain("--cache-from is not supported yet");
-      RunBuild(*f, ctx);
-    });
+    c->callback([f, &ctx] { RunBuild(*f, ctx); });
   }
   auto* group = app.add_subcommand("dockerfile", "Inspect how strata reads a Dockerfile");
   SetUsage(group, "COMMAND");
