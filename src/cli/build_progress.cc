@@ -114,8 +114,8 @@ struct TtyProgress::Job {
   double secs = 0;
   bool completed = false;
   const char* color = nullptr;     // completed lines only
-  const Vertex* vertex = nullptr;  // the vertex's own line (not its statuses)
-  bool show_rows = false;
+  const Vertex* vertex = nullptr;  // whose line or status line it is
+  bool status = false;
 };
 
 TtyProgress::TtyProgress(Writer& out, Clock clock, SizeFn size)
@@ -252,6 +252,8 @@ void TtyProgress::Draw(TimePoint now, bool all) {
     jobs.push_back(std::move(j));
     for (const SubStatus& s : v.statuses) {
       Job sj;
+      sj.vertex = &v;
+      sj.status = true;
       sj.name = "=> " + s.name;
       sj.secs = s.secs;
       sj.completed = true;
@@ -268,10 +270,9 @@ void TtyProgress::Draw(TimePoint now, bool all) {
         std::count_if(jobs.begin(), jobs.end(), [](const Job& j) { return !j.completed; }));
     int free_lines = height - 2 - in_use, to_hide = 0;
     const int limit = static_cast<int>(kLogRows) + 3;
-    for (Job& j : jobs) {
+    for (const Job& j : jobs) {
       if (free_lines <= limit) break;
-      if (j.completed || !j.vertex || j.vertex->tail.empty()) continue;
-      j.show_rows = true;
+      if (j.completed || j.status || j.vertex->tail.empty()) continue;
       auto& r = rows[j.vertex] = Rows(*j.vertex, term_width);
       to_hide += static_cast<int>(
           std::count_if(r.begin(), r.end(), [](const std::string& s) { return !Blank(s); }));
@@ -317,7 +318,8 @@ void TtyProgress::Draw(TimePoint now, bool all) {
                 all && completed > 0 && completed == total ? "FINISHED" : "");
   f += Cut(Align(buf, "", width), static_cast<size_t>(width)) + "\n";
   size_t lines = 0;
-  for (const Job& j : jobs) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Job& j = jobs[i];
     double secs = j.secs < 0.05 ? 0 : j.secs;
     std::snprintf(buf, sizeof buf, " %3.1fs", secs);
     const std::string timer = std::string(buf) + "\n";
@@ -327,8 +329,11 @@ void TtyProgress::Draw(TimePoint now, bool all) {
     std::string out = Align(prefix + Cut(j.name, static_cast<size_t>(left)), timer, width);
     f += j.completed && j.color ? j.color + out + kReset : out;
     ++lines;
-    if (!j.show_rows) continue;
-    for (const std::string& row : rows[j.vertex]) {
+    // The pane goes under the vertex's last line (its status lines, such as a cache miss,
+    // stay next to its name).
+    auto pane = rows.find(j.vertex);
+    if (pane == rows.end() || (i + 1 < jobs.size() && jobs[i + 1].vertex == j.vertex)) continue;
+    for (const std::string& row : pane->second) {
       if (Blank(row)) continue;
       std::string padded = row;
       padded.resize(std::max(row.size(), term_width), ' ');

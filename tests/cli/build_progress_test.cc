@@ -211,6 +211,19 @@ TEST_F(BuildProgressTest, LastSixOutputRowsUnderARunningStep) {
   EXPECT_NE(Take().find(std::string(50, ' ') + "\n\x1b[6A\x1b[0G\x1b[?25h"), std::string::npos);
 }
 
+// A running step's status lines (strata's "cache miss: …") stay under its name, the output
+// pane below them.
+TEST_F(BuildProgressTest, OutputPaneFollowsTheStatusLines) {
+  Feed({"#1 [1/1] RUN x", "#1 cache miss: not built before", "#1 0.100 hi"});
+  View().Tick();
+  EXPECT_EQ(Shown(), (std::vector<std::string>{
+                         "[+] Building 0.0s (0/1)",
+                         Row("[1/1] RUN x", "0.0s"),
+                         Row("=> cache miss: not built before", "0.0s"),
+                         " => => # hi",
+                     }));
+}
+
 // docker: an output line longer than the pane (width - 10) wraps into rows, as in BuildKit's
 // vt100 pane, and only the last 6 rows are shown; carriage returns and colours are undone.
 TEST_F(BuildProgressTest, LongOutputRowsWrap) {
@@ -412,6 +425,24 @@ TEST_F(BuildProgressTtyTest, FailureShowsTheStepLog) {
                        "false\" did not complete successfully: exit code: 1\r\n"),
             std::string::npos)
       << r.out;
+}
+
+// Ctrl-C (typed on the terminal): the build is cancelled, the view ends with a final frame
+// and the cursor shown again, then the CLI's error line.
+TEST_F(BuildProgressTtyTest, CtrlCEndsWithACleanFrame) {
+  std::string ctx = Context("intr", "FROM bb\nRUN echo start; sleep 60\n");
+  std::string cmd = "stty cols 100 rows 40; " + std::string(STRATA_BINARY) + " --root " +
+                    env_.root() + " build --progress=tty --network=none " + ctx;
+  // script passes what it reads to the terminal, whose line discipline turns ^C into SIGINT.
+  auto r = env_.Shell("(sleep 3; printf '\\003') | timeout 60 script -qec " +
+                      strata::testing::ShellQuote(cmd) + " /dev/null");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  std::string tail = "\x1b[?25hERROR: failed to solve: context canceled\r\n";
+  ASSERT_GE(r.out.size(), tail.size()) << r.out;
+  EXPECT_EQ(r.out.substr(r.out.size() - tail.size()), tail) << r.out;
+  std::string all;
+  for (const auto& l : Screen(r.out, 100)) all += l + "\n";
+  EXPECT_NE(all.find(" => CANCELED [2/2] RUN echo start; sleep 60"), std::string::npos) << all;
 }
 
 // --progress=plain stays the plain lines on a terminal; auto is plain when stderr is not one.
