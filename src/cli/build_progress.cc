@@ -132,7 +132,7 @@ void TtyProgress::Line(const std::string& line) {
 
 void TtyProgress::Tick() {
   std::lock_guard<std::mutex> l(mu_);
-  if (finished_) return;
+  if (finished_ || vertices_.empty()) return;  // the first frame waits for the first vertex
   Draw(clock_(), false);
 }
 
@@ -140,6 +140,7 @@ void TtyProgress::Finish() {
   std::lock_guard<std::mutex> l(mu_);
   if (finished_) return;
   finished_ = true;
+  if (vertices_.empty()) return;
   Draw(clock_(), true);
   // BuildKit's printErrorLogs: every failed (not cancelled) step with all its output.
   std::string logs;
@@ -160,7 +161,6 @@ void TtyProgress::Apply(const std::string& line, TimePoint now, bool* changed) {
   if (it == by_id_.end()) {
     // The first line of a vertex is its label.
     Vertex v;
-    v.id = id;
     v.name = rest;
     std::replace(v.name.begin(), v.name.end(), '\t', ' ');
     v.start = v.last_event = now;
@@ -194,7 +194,8 @@ void TtyProgress::Apply(const std::string& line, TimePoint now, bool* changed) {
   } else {
     constexpr std::string_view kDone = " done";
     std::string name = rest;
-    if (name.size() > kDone.size() && name.ends_with(kDone)) name.resize(name.size() - 5);
+    if (name.size() > kDone.size() && name.ends_with(kDone))
+      name.resize(name.size() - kDone.size());
     v.statuses.push_back({std::move(name), Seconds(now - v.last_event)});
     v.last_event = now;
   }

@@ -76,7 +76,6 @@ class TtyProgress {
     size_t skipped = 0;
   };
   struct Vertex {
-    int id = 0;
     std::string name;
     State state = State::kRunning;
     TimePoint start, stop, last_event;

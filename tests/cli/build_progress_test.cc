@@ -343,6 +343,13 @@ TEST_F(BuildProgressTest, InterruptedBuildEndsWithACleanFrame) {
   EXPECT_EQ(s.substr(s.size() - 6), "\x1b[?25h");
 }
 
+// Nothing is drawn before the engine's first vertex (docker draws on its first status).
+TEST_F(BuildProgressTest, NoFrameBeforeTheFirstVertex) {
+  View().Tick();
+  View().Finish();
+  EXPECT_EQ(out_.str(), "");
+}
+
 TEST_F(BuildProgressTest, TickerTicksUntilDestroyed) {
   std::atomic<int> n{0};
   {
