@@ -4,17 +4,20 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "build/dockerfile/dump.h"
 #include "build/dockerfile/instructions.h"
 #include "build/dockerfile/plan.h"
+#include "cli/build_progress.h"
 #include "cli/context.h"
 #include "cli/help.h"
 #include "engine/images.h"
@@ -227,7 +230,16 @@ void RunBuild(const BuildFlags& f, Context& ctx) {
     o.source_date_epoch = std::atoll(it->second.c_str());
   }
   bool quiet = f.quiet || f.progress == "quiet";
-  if (!quiet) {
+  // docker's CLI: tty and auto draw the live view when stderr is a terminal, else plain.
+  bool tty = !quiet && (f.progress == "tty" || f.progress == "auto") && ::isatty(2) == 1;
+  FdWriter stderr_writer(2);
+  std::optional<TtyProgress> view;
+  if (tty) {
+    view.emplace(
+        stderr_writer, [] { return std::chrono::steady_clock::now(); },
+        [] { return TerminalSize(2); });
+    o.output = [&view](const std::string& line) { view->Line(line); };
+  } else if (!quiet) {
     o.output = [](const std::string& line) {
       std::string l = line + "\n";
       (void)!::write(2, l.data(), l.size());
@@ -238,7 +250,13 @@ void RunBuild(const BuildFlags& f, Context& ctx) {
   o.cancel = &g_cancel;
   auto s = ctx.Store();
   if (!s) return ctx.Fail(s.error());
-  auto res = engine::Build(**s, o);
+  auto res = [&] {
+    std::optional<Ticker> ticker;
+    if (view) ticker.emplace(TtyProgress::kMinRedraw, [&view] { view->Tick(); });
+    return engine::Build(**s, o);
+  }();  // the ticker is joined here, before the final frame
+  // Also after Ctrl-C: the cancelled steps end the view, the cursor is shown again.
+  if (view) view->Finish();
   if (!res) {
     if (g_cancel.load()) return ctx.FailPlain("ERROR: failed to solve: context canceled", 1);
     return ctx.FailPlain("ERROR: failed to solve: " + res.error().message);
