@@ -623,7 +623,13 @@ class Builder {
     std::string vx = "#" + std::to_string(v);
     Line(vx + " " + label);
     auto t0 = std::chrono::steady_clock::now();
-    STRATA_ASSIGN_OR_RETURN(StepInputs inputs, Inputs(step, state));
+    auto computed = Inputs(step, state);
+    if (!computed) {
+      // Every started vertex ends with a line (the TTY view colours it).
+      Line(vx + (Stopping() ? " CANCELED" : " ERROR: " + computed.error().message));
+      return computed.error();
+    }
+    StepInputs inputs = std::move(*computed);
     const std::string key = inputs.Key();
     MissExplainer explain(*this, label, inputs, state);
     if (!no_cache) {

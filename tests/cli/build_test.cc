@@ -744,6 +744,9 @@ TEST_F(BuildTest, CopyOfAMissingSource) {
   EXPECT_NE(r.err.find("failed to compute cache key: \"/nosuch\" not found: not found"),
             std::string::npos)
       << r.err;
+  // The step's vertex ends with it too (BuildKit: "#5 ERROR: ...").
+  std::regex vertex_error(R"(\n#\d+ ERROR: failed to compute cache key: "/nosuch" not found)");
+  EXPECT_TRUE(std::regex_search(r.err, vertex_error)) << r.err;
   ExpectNothingLeft();
 }
 
