@@ -867,6 +867,8 @@ class Builder {
       n["user"] = step.user;
       n["network"] = NetworkFor(*run);
       n["security"] = run->security;
+      // Only when given, so the keys of builds without it stay as they were.
+      if (!o_.add_hosts.empty()) n["hosts"] = o_.add_hosts;
       ojson mounts = ojson::array();
       size_t src_i = 0;
       for (const auto& m : run->mounts) {
@@ -1230,6 +1232,7 @@ class Builder {
     spec.env = step.env;
     for (const auto& p : step.proxy_env) spec.env.push_back(p);
     spec.cwd = step.workdir.empty() ? "/" : step.workdir;
+    spec.extra_hosts = o_.add_hosts;
     STRATA_ASSIGN_OR_RETURN(build::Ids ids, build::ResolveUser(rootfs, step.user));
     spec.uid = ids.uid;
     spec.gid = ids.gid;

@@ -38,6 +38,7 @@ struct BuildOptions {
   bool pull = false;                           // always pull base images
   std::string network = "default";             // default|none|host (RUN --network overrides)
   std::string platform;                        // empty: the host's
+  std::vector<std::string> add_hosts;          // --add-host name:ip, into RUN's /etc/hosts
   std::map<std::string, std::string> secrets;  // id -> host file (RUN --mount=type=secret)
   std::optional<int64_t> source_date_epoch;    // reproducible timestamps
   std::string config_dir;                      // docker config dir for pulls

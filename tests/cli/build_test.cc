@@ -1276,6 +1276,29 @@ RUN head -c 300000 /dev/zero | tr '\0' x
   EXPECT_EQ(none.err, "ERROR: no completed build found\n");
 }
 
+// docker (20.10, recorded): --add-host lines follow BuildKit's own in RUN's /etc/hosts, and
+// bad values are refused by the CLI with these words.
+TEST_F(BuildTest, AddHostReachesRunsEtcHosts) {
+  std::string ctx = Context("hosts", {{"Dockerfile", "FROM bb\nRUN cat /etc/hosts\n"}});
+  auto r = Build("--network=none --add-host foo:1.2.3.4 --add-host bar:::1 " + ctx);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(RunLines(r.err), (std::vector<std::string>{"127.0.0.1\tlocalhost buildkitsandbox",
+                                                       "::1\tlocalhost ip6-localhost ip6-loopback",
+                                                       "1.2.3.4\tfoo", "::1\tbar"}));
+  // Another mapping is another RUN.
+  r = Build("--network=none --add-host foo:1.2.3.5 " + ctx);
+  EXPECT_EQ(Cached(r.err, "RUN cat /etc/hosts"), false) << r.err;
+  auto bad = Build("--add-host x " + ctx);
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_EQ(bad.err,
+            "invalid argument \"x\" for \"--add-host\" flag: bad format for add-host: \"x\"\nSee "
+            "'strata build --help'.\n");
+  bad = Build("--add-host x:1.2.3 " + ctx);
+  EXPECT_EQ(bad.err,
+            "invalid argument \"x:1.2.3\" for \"--add-host\" flag: invalid IP address in "
+            "add-host: \"1.2.3\"\nSee 'strata build --help'.\n");
+}
+
 // --cache-to / --cache-from through the CNCF registry on loopback: a second store (another
 // machine) builds the same Dockerfile entirely from the exported cache, to the same image.
 class BuildCacheRegistryTest : public BuildTest {

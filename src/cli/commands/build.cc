@@ -1,6 +1,7 @@
 // build and `dockerfile parse`: the Dockerfile front end (issues 4 and 5).
 #include "engine/build.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -185,6 +186,27 @@ void RunBuild(const BuildFlags& f, Context& ctx) {
   if (o.network != "default" && o.network != "none" && o.network != "host") {
     return ctx.FailPlain("network mode \"" + o.network + "\" not supported by buildkit");
   }
+  for (const std::string& h : f.add_hosts) {
+    // docker's ValidateExtraHost: split at the first ':' (IPv6 addresses keep theirs).
+    size_t colon = h.find(':');
+    std::string flag_error = "invalid argument \"" + h + "\" for \"--add-host\" flag: ";
+    if (colon == std::string::npos || colon == 0) {
+      return ctx.FailPlain(flag_error + "bad format for add-host: \"" + h +
+                           "\"\nSee 'strata build --help'.");
+    }
+    std::string ip = h.substr(colon + 1);
+    unsigned char buf[16];
+    if (ip != "host-gateway" && ::inet_pton(AF_INET, ip.c_str(), buf) != 1 &&
+        ::inet_pton(AF_INET6, ip.c_str(), buf) != 1) {
+      return ctx.FailPlain(flag_error + "invalid IP address in add-host: \"" + ip +
+                           "\"\nSee 'strata build --help'.");
+    }
+    if (ip == "host-gateway") {
+      return ctx.FailPlain("strata build: --add-host " + h +
+                           ": host-gateway needs a daemon bridge, which strata does not have");
+    }
+  }
+  o.add_hosts = f.add_hosts;
   o.platform = f.platform;
   o.config_dir = ctx.config_dir;
   auto exporter = engine::ParseBuildOutputs(f.outputs);
