@@ -584,8 +584,8 @@ class ChecksumVisitor : public Visitor {
   }
   void Sum(const Entry& e) {
     if (!sums_) return;
-    (*sums_)["/" + e.src_rel] =
-        digest::Sha256Of(std::string_view(out_).substr(start_)).hex().substr(0, 16);
+    sums_->emplace_back("/" + e.src_rel,
+                        std::hash<std::string_view>{}(std::string_view(out_).substr(start_)));
   }
   const State& s_;
   std::string& out_;
@@ -905,19 +905,25 @@ namespace {
 // sequential walk when a part saw a hardlinked file.
 Status ChecksumMatch(const State& s, const Match& m, std::string& out, FileSums* sums) {
   Walker w(s, m);
-  if (!sums && s.src.split_walk && S_ISDIR(m.st.st_mode) &&
-      std::thread::hardware_concurrency() > 1) {
+  if (s.src.split_walk && S_ISDIR(m.st.st_mode) && std::thread::hardware_concurrency() > 1) {
     std::string a, b;
-    ChecksumVisitor va(s, a), vb(s, b);
+    FileSums sa, sb;
+    ChecksumVisitor va(s, a, sums ? &sa : nullptr), vb(s, b, sums ? &sb : nullptr);
     STRATA_TRY(w.RunChildrenSplit({&va, &vb}));
     if (!va.saw_hardlink() && !vb.saw_hardlink()) {
       // The match's own records around its entries', as Run writes them.
-      ChecksumVisitor root(s, out);
+      ChecksumVisitor root(s, out, sums);
       std::string rel;
       Entry e{rel, m.resolved, -1, "", m.st};
       STRATA_TRY(root.EnterDir(e, -1));
       out += a;
       out += b;
+      if (sums) {
+        sums->insert(sums->end(), std::make_move_iterator(sa.begin()),
+                     std::make_move_iterator(sa.end()));
+        sums->insert(sums->end(), std::make_move_iterator(sb.begin()),
+                     std::make_move_iterator(sb.end()));
+      }
       return root.LeaveDir(e, -1);
     }
   }

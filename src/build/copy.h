@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,9 +55,10 @@ struct CopyRequest {
 // types, content digests, modes, symlink targets, hardlink groups, and owners unless the source
 // is the context; not times. dest, chown and chmod are not included: the caller keys those.
 // Errors are docker's, e.g. `failed to compute cache key: "/nosuch" not found: not found`.
-// files, when given, gets for every entry read (its path in the source, "/x/y") a short digest of
-// its record, so two builds' reads can be compared to say which file changed.
-using FileSums = std::map<std::string, std::string>;
+// files, when given, gets for every entry read (its path in the source, "/x/y") a hash of its
+// record, so two builds' reads can be compared to say which file changed. Not in path order
+// (the walk runs in parts); not for security, only to tell a change.
+using FileSums = std::vector<std::pair<std::string, uint64_t>>;
 Result<digest::Digest> ChecksumSources(const CopySource& src, const CopyRequest& req,
                                        FileSums* files = nullptr);
 

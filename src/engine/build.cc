@@ -273,11 +273,16 @@ class Builder {
   // --- context and plan ------------------------------------------------------
   // The checksum of a selection of the context, computed once per build: `COPY . /src` in
   // one stage and `COPY . /app` in another walk the context once (the second waits for the
-  // first when both ask at the same time).
-  Result<digest::Digest> ContextChecksum(const build::CopyRequest& req) {
+  // first when both ask at the same time). The per-file hashes come from the same walk, for
+  // explaining a miss without walking again.
+  struct ContextSum {
+    digest::Digest sum;
+    std::shared_ptr<const build::FileSums> files;
+  };
+  Result<ContextSum> ContextChecksum(const build::CopyRequest& req) {
     std::string key = ojson{req.sources, req.excludes, req.parents, req.is_add}.dump();
-    std::shared_future<Result<digest::Digest>> sum;
-    std::optional<std::promise<Result<digest::Digest>>> mine;
+    std::shared_future<Result<ContextSum>> sum;
+    std::optional<std::promise<Result<ContextSum>>> mine;
     {
       std::lock_guard<std::mutex> l(context_sums_mu_);
       auto it = context_sums_.find(key);
@@ -288,7 +293,12 @@ class Builder {
         sum = it->second;
       }
     }
-    if (mine) mine->set_value(build::ChecksumSources(ContextSource(), req));
+    if (mine) {
+      auto files = std::make_shared<build::FileSums>();
+      auto d = build::ChecksumSources(ContextSource(), req, files.get());
+      mine->set_value(d ? Result<ContextSum>(ContextSum{*d, std::move(files)})
+                        : Result<ContextSum>(d.error()));
+    }
     return sum.get();
   }
 
@@ -842,8 +852,8 @@ class Builder {
   struct StepInputs {
     ojson named = ojson::object();
     // What it read of the context (COPY, ADD, RUN --mount=type=bind): "context" holds their
-    // checksums; on a miss they are walked again to name the files that changed.
-    std::vector<build::CopyRequest> context_reads;
+    // checksums, these the hash of each file, to name the files that changed on a miss.
+    std::vector<std::shared_ptr<const build::FileSums>> context_files;
     std::string Key() const { return Sha256Of(named.dump()); }
   };
 
@@ -854,9 +864,9 @@ class Builder {
     n["instruction"] = step.instruction.name;
     ojson from = ojson::array(), context = ojson::array();
     auto read_context = [&](const build::CopyRequest& req) -> Status {
-      STRATA_ASSIGN_OR_RETURN(auto sum, ContextChecksum(req));
-      context.push_back(sum.str());
-      in.context_reads.push_back(req);
+      STRATA_ASSIGN_OR_RETURN(ContextSum sum, ContextChecksum(req));
+      context.push_back(sum.sum.str());
+      in.context_files.push_back(sum.files);
       return Ok();
     };
     if (auto* run = std::get_if<dockerfile::RunCommand>(&step.instruction.command)) {
@@ -935,11 +945,12 @@ class Builder {
   class MissExplainer {
    public:
     MissExplainer(Builder& b, const std::string& label, const StepInputs& in, const FsState& parent)
-        : b_(b), in_(in), parent_made_by_(parent.made_by) {
+        : in_(in), parent_made_by_(parent.made_by) {
       std::string identity = b.StepIdentity(label);
       std::string dir = b.s_.root() + "/build/explain";
       std::string name = Sha256Of(identity).substr(7, 32);
       path_ = dir + "/" + name + ".json";
+      files_path_ = dir + "/" + name + ".files";
       key_link_ = dir + "/" + name + ".key";
       dir_ = dir;
     }
@@ -965,7 +976,7 @@ class Builder {
         if (k == "env") {
           why.push_back(EnvChange(was.value("env", ojson::array()), v));
         } else if (k == "context") {
-          why.push_back(FileChanges(prev.value("files", ojson::object())));
+          why.push_back(FileChanges());
         } else if (k == "command") {
           why.push_back("the command changed: was " + Joined(was.value(k, ojson::array())));
         } else if (k == "downloads") {
@@ -993,13 +1004,15 @@ class Builder {
       ojson rec = ojson::object();
       rec["made_by"] = parent_made_by_;
       rec["inputs"] = in_.named;
-      rec["files"] = Files();
       (void)MakeDirs(dir_);
       // Advisory only: a failure to write costs an explanation, never the build.
-      if (!WriteFileAtomicStream(path_, 0644, false, [&](Writer& w) {
-            std::string text = rec.dump();
-            return w.Write(text.data(), text.size());
-          })) {
+      auto text = [](std::string t) {
+        return [t = std::move(t)](Writer& w) { return w.Write(t.data(), t.size()); };
+      };
+      std::string files;
+      for (const auto& [path, hash] : Files()) files += hash + " " + path + "\n";
+      if (!WriteFileAtomicStream(path_, 0644, false, text(rec.dump())) ||
+          !WriteFileAtomicStream(files_path_, 0644, false, text(std::move(files)))) {
         return;
       }
       std::string tmp = key_link_ + ".tmp" + std::to_string(::getpid());
@@ -1008,39 +1021,68 @@ class Builder {
     }
 
    private:
-    ojson Files() {
-      if (!files_) {
-        files_.emplace();
-        for (const auto& req : in_.context_reads) {
-          build::CopySource src = b_.ContextSource();
-          (void)build::ChecksumSources(src, req, &*files_);
-        }
-      }
-      ojson j = ojson::object();
-      for (const auto& [path, sum] : *files_) j[path] = sum;
-      return j;
+    using Sorted = std::vector<std::pair<std::string, std::string>>;  // path, hash text
+    static std::string HashText(uint64_t h) {
+      char buf[17];
+      std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+      return buf;
     }
 
-    std::string FileChanges(const ojson& was) {
-      ojson now = Files();
-      std::vector<std::string> changed, added, removed;
-      for (auto& [path, sum] : now.items()) {
-        if (!was.contains(path)) {
-          added.push_back(path);
-        } else if (was[path] != sum) {
-          changed.push_back(path);
+    // What this step read of the context, by path (a path read twice counts once).
+    const Sorted& Files() {
+      if (!files_) {
+        files_.emplace();
+        for (const auto& part : in_.context_files) {
+          for (const auto& [path, hash] : *part) files_->emplace_back(path, HashText(hash));
         }
+        std::sort(files_->begin(), files_->end());
+        files_->erase(std::unique(files_->begin(), files_->end(),
+                                  [](const auto& a, const auto& b) { return a.first == b.first; }),
+                      files_->end());
       }
-      for (auto& [path, sum] : was.items()) {
-        if (!now.contains(path)) removed.push_back(path);
+      return *files_;
+    }
+
+    // The last build's list: "hash path" lines, in path order.
+    Sorted RecordedFiles() {
+      Sorted out;
+      auto text = ReadFile(files_path_, size_t{1} << 30);
+      if (!text) return out;
+      std::string_view t = *text;
+      while (!t.empty()) {
+        size_t nl = t.find('\n');
+        std::string_view line = t.substr(0, nl);
+        t.remove_prefix(nl == std::string_view::npos ? t.size() : nl + 1);
+        size_t sp = line.find(' ');
+        if (sp == std::string_view::npos) continue;
+        out.emplace_back(std::string(line.substr(sp + 1)), std::string(line.substr(0, sp)));
+      }
+      return out;
+    }
+
+    std::string FileChanges() {
+      const Sorted& now = Files();
+      Sorted was = RecordedFiles();
+      std::vector<std::string> changed, added, removed;
+      // Both in path order: one merge pass.
+      size_t i = 0, j = 0;
+      while (i < now.size() || j < was.size()) {
+        if (j == was.size() || (i < now.size() && now[i].first < was[j].first)) {
+          added.push_back(now[i++].first);
+        } else if (i == now.size() || was[j].first < now[i].first) {
+          removed.push_back(was[j++].first);
+        } else {
+          if (now[i].second != was[j].second) changed.push_back(now[i].first);
+          ++i;
+          ++j;
+        }
       }
       std::string out;
       auto list = [&](const char* what, const std::vector<std::string>& v) {
         if (v.empty()) return;
         out += out.empty() ? "" : ", ";
         out += std::string(what) + " ";
-        // Directories change when what is in them does: name the files first.
-        for (size_t i = 0; i < v.size() && i < 5; ++i) out += (i ? " " : "") + v[i];
+        for (size_t k = 0; k < v.size() && k < 5; ++k) out += (k ? " " : "") + v[k];
         if (v.size() > 5) out += " and " + std::to_string(v.size() - 5) + " more";
       };
       list("changed", changed);
@@ -1079,11 +1121,10 @@ class Builder {
       return out;
     }
 
-    Builder& b_;
     const StepInputs& in_;
     std::string parent_made_by_;
-    std::string dir_, path_, key_link_;
-    std::optional<build::FileSums> files_;
+    std::string dir_, path_, files_path_, key_link_;
+    std::optional<Sorted> files_;
   };
 
   // Which step this is across builds: the Dockerfile and the step's place in it.
@@ -1500,7 +1541,7 @@ class Builder {
   BuildOptions o_;  // a copy: a context from stdin replaces context_dir
   std::future<Result<std::unique_ptr<build::HashCache>>> hash_cache_load_;
   std::mutex context_sums_mu_;
-  std::map<std::string, std::shared_future<Result<digest::Digest>>> context_sums_;
+  std::map<std::string, std::shared_future<Result<ContextSum>>> context_sums_;
   TempDir stdin_context_;
   std::once_flag http_once_;
   std::unique_ptr<registry::HttpClient> http_;

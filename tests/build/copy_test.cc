@@ -454,6 +454,39 @@ TEST_F(CopyTest, SplitChecksumWalkMatchesTheSequentialOne) {
   EXPECT_NE(c[0], a[0]);
 }
 
+// The per-file hashes (for explaining cache misses): the same set from either walk, and a
+// changed file changes its own hash and no other.
+TEST_F(CopyTest, FileSumsNameExactlyTheChangedFile) {
+  for (int i = 0; i < 4; ++i) {
+    std::string d = ctx_ + "/d" + std::to_string(i);
+    ASSERT_TRUE(MakeDirs(d + "/sub"));
+    WriteFile(d + "/f.txt", "f" + std::to_string(i));
+    WriteFile(d + "/sub/g", "g");
+  }
+  auto sums = [&](bool split) {
+    auto c = Context::Open(ctx_, "", nullptr);
+    EXPECT_TRUE(c);
+    CopySource src = c->Source();
+    src.split_walk = split;
+    FileSums files;
+    EXPECT_TRUE(ChecksumSources(src, Req({"."}, "/out/"), &files));
+    std::map<std::string, uint64_t> m(files.begin(), files.end());
+    EXPECT_EQ(m.size(), files.size());  // each path once
+    return m;
+  };
+  auto seq = sums(false), split = sums(true);
+  EXPECT_EQ(seq, split);
+  EXPECT_TRUE(seq.count("/d2/sub/g"));
+  EXPECT_TRUE(seq.count("/d2/sub"));
+  WriteFile(ctx_ + "/d2/sub/g", "changed");
+  auto after = sums(true);
+  std::vector<std::string> changed;
+  for (const auto& [path, hash] : after) {
+    if (seq[path] != hash) changed.push_back(path);
+  }
+  EXPECT_EQ(changed, std::vector<std::string>{"/d2/sub/g"});
+}
+
 TEST_F(CopyTest, Parents) {
   ASSERT_TRUE(MakeDirs(ctx_ + "/x/y"));
   ASSERT_TRUE(MakeDirs(ctx_ + "/z"));
