@@ -15,6 +15,8 @@ Result<BuildExport> ParseBuildOutputs(const std::vector<std::string>& values) {
   if (values.size() > 1) return InvalidArgument("multiple outputs currently unsupported");
   const std::string& v = values[0];
   // Verified with docker 20.10: `-o dest=x` makes a directory named "dest=x".
+  // docker 20.10: Go's CSV reader meets EOF at once.
+  if (v.empty()) return InvalidArgument("failed to parse outputs: EOF");
   if (v.find(',') == std::string::npos && !v.starts_with("type=")) {
     e.type = v == "-" ? BuildExport::Type::kTar : BuildExport::Type::kLocal;
     e.dest = v;
@@ -55,6 +57,7 @@ namespace {
 Result<CacheExchange> ParseCacheValue(const std::string& v, bool to) {
   CacheExchange c;
   if (v.find('=') == std::string::npos) {
+    if (v.empty()) return InvalidArgument("ref required for registry cache");
     c.ref = v;
     return c;
   }
@@ -98,6 +101,7 @@ Result<std::optional<CacheExchange>> ParseCacheTo(const std::vector<std::string>
 Result<std::vector<CacheExchange>> ParseCacheFrom(const std::vector<std::string>& values) {
   std::vector<CacheExchange> out;
   for (const auto& v : values) {
+    if (v.empty()) continue;  // docker 20.10 ignores an empty --cache-from
     STRATA_ASSIGN_OR_RETURN(CacheExchange c, ParseCacheValue(v, false));
     out.push_back(std::move(c));
   }

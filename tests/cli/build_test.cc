@@ -1155,6 +1155,7 @@ TEST_F(BuildTest, OutputValuesDockerRefusesAreRefusedWithItsWords) {
        "failed to parse outputs: parse error on line 1, column 8: bare \" in non-quoted-field"},
       {"-o dest=a,foo=b", "failed to parse outputs: type is required for output"},
       {"-o a -o b", "multiple outputs currently unsupported"},
+      {"-o ''", "failed to parse outputs: EOF"},
   };
   for (const auto& [flags, message] : cases) {
     auto r = Build("--network=none " + flags + " " + ctx);
