@@ -34,6 +34,7 @@
 #include "image/reference.h"
 #include "snapshot/mount.h"
 #include "util/fs.h"
+#include "util/once_map.h"
 
 namespace strata::engine {
 namespace {
@@ -281,25 +282,11 @@ class Builder {
   };
   Result<ContextSum> ContextChecksum(const build::CopyRequest& req) {
     std::string key = ojson{req.sources, req.excludes, req.parents, req.is_add}.dump();
-    std::shared_future<Result<ContextSum>> sum;
-    std::optional<std::promise<Result<ContextSum>>> mine;
-    {
-      std::lock_guard<std::mutex> l(context_sums_mu_);
-      auto it = context_sums_.find(key);
-      if (it == context_sums_.end()) {
-        sum = mine.emplace().get_future().share();
-        context_sums_.emplace(key, sum);
-      } else {
-        sum = it->second;
-      }
-    }
-    if (mine) {
+    return context_sums_.Get(key, [&]() -> Result<ContextSum> {
       auto files = std::make_shared<build::FileSums>();
-      auto d = build::ChecksumSources(ContextSource(), req, files.get());
-      mine->set_value(d ? Result<ContextSum>(ContextSum{*d, std::move(files)})
-                        : Result<ContextSum>(d.error()));
-    }
-    return sum.get();
+      STRATA_ASSIGN_OR_RETURN(auto d, build::ChecksumSources(ContextSource(), req, files.get()));
+      return ContextSum{d, std::move(files)};
+    });
   }
 
   build::CopySource ContextSource() {
@@ -314,19 +301,7 @@ class Builder {
   // file. Stages that name the same URL share the download; its directory goes with the build.
   Result<std::shared_ptr<const HttpDownload>> Download(const std::string& url) {
     using Fetched = Result<std::shared_ptr<const HttpDownload>>;
-    std::shared_future<Fetched> got;
-    std::optional<std::promise<Fetched>> mine;
-    {
-      std::lock_guard<std::mutex> l(downloads_mu_);
-      auto it = downloads_.find(url);
-      if (it == downloads_.end()) {
-        got = mine.emplace().get_future().share();
-        downloads_.emplace(url, got);
-      } else {
-        got = it->second;
-      }
-    }
-    if (mine) {
+    return downloads_.Get(url, [&]() -> Fetched {
       // BuildKit shows the HTTP source as a vertex of its own.
       std::string vx = "#" + std::to_string(NextVertex());
       Line(vx + " " + url);
@@ -335,16 +310,15 @@ class Builder {
       auto r = FetchHttpSource(*http_, url, s_.TmpDir(), [this] { return Stopping(); });
       if (r) {
         Line(vx + " DONE " + Secs(Since(t0)));
-        mine->set_value(std::make_shared<const HttpDownload>(std::move(*r)));
-      } else if (r.error().code == ErrorCode::kCancelled) {
-        Line(vx + " CANCELED");
-        mine->set_value(strata::Cancelled("build cancelled"));
-      } else {
-        Line(vx + " ERROR: " + r.error().message);
-        mine->set_value(r.error().Wrap("failed to load cache key"));
+        return std::make_shared<const HttpDownload>(std::move(*r));
       }
-    }
-    return got.get();
+      if (r.error().code == ErrorCode::kCancelled) {
+        Line(vx + " CANCELED");
+        return strata::Cancelled("build cancelled");
+      }
+      Line(vx + " ERROR: " + r.error().message);
+      return r.error().Wrap("failed to load cache key");
+    });
   }
 
   // docker build -: stdin is spooled to the store's tmp; an archive becomes the context
@@ -641,7 +615,7 @@ class Builder {
     }
     StepInputs inputs = std::move(*computed);
     const std::string key = inputs.Key();
-    MissExplainer explain(*this, label, inputs, state);
+    MissExplainer explain(*this, label, inputs, key, state);
     if (!no_cache) {
       std::optional<store::CacheRecord> hit;
       {
@@ -944,8 +918,9 @@ class Builder {
   // cached rebuilds write nothing.
   class MissExplainer {
    public:
-    MissExplainer(Builder& b, const std::string& label, const StepInputs& in, const FsState& parent)
-        : in_(in), parent_made_by_(parent.made_by) {
+    MissExplainer(Builder& b, const std::string& label, const StepInputs& in,
+                  const std::string& key, const FsState& parent)
+        : in_(in), key_(key), parent_made_by_(parent.made_by) {
       std::string identity = b.StepIdentity(label);
       std::string dir = b.s_.root() + "/build/explain";
       std::string name = Sha256Of(identity).substr(7, 32);
@@ -998,9 +973,8 @@ class Builder {
 
     // Records this build's inputs when they differ from the recorded ones.
     void Remember() {
-      std::string key = in_.Key();
       std::error_code ec;
-      if (std::filesystem::read_symlink(key_link_, ec).string() == key) return;
+      if (std::filesystem::read_symlink(key_link_, ec).string() == key_) return;
       ojson rec = ojson::object();
       rec["made_by"] = parent_made_by_;
       rec["inputs"] = in_.named;
@@ -1017,7 +991,8 @@ class Builder {
       }
       std::string tmp = key_link_ + ".tmp" + std::to_string(::getpid());
       ::unlink(tmp.c_str());
-      if (::symlink(key.c_str(), tmp.c_str()) == 0) (void)!::rename(tmp.c_str(), key_link_.c_str());
+      if (::symlink(key_.c_str(), tmp.c_str()) == 0)
+        (void)!::rename(tmp.c_str(), key_link_.c_str());
     }
 
    private:
@@ -1122,6 +1097,7 @@ class Builder {
     }
 
     const StepInputs& in_;
+    const std::string key_;  // in_.Key(), as the step computed it
     std::string parent_made_by_;
     std::string dir_, path_, files_path_, key_link_;
     std::optional<Sorted> files_;
@@ -1540,13 +1516,11 @@ class Builder {
   Store& s_;
   BuildOptions o_;  // a copy: a context from stdin replaces context_dir
   std::future<Result<std::unique_ptr<build::HashCache>>> hash_cache_load_;
-  std::mutex context_sums_mu_;
-  std::map<std::string, std::shared_future<Result<ContextSum>>> context_sums_;
+  OnceMap<ContextSum> context_sums_;
   TempDir stdin_context_;
   std::once_flag http_once_;
   std::unique_ptr<registry::HttpClient> http_;
-  std::mutex downloads_mu_;
-  std::map<std::string, std::shared_future<Result<std::shared_ptr<const HttpDownload>>>> downloads_;
+  OnceMap<std::shared_ptr<const HttpDownload>> downloads_;
   snapshot::Snapshotter* snaps_ = nullptr;
   std::string dockerfile_path_;
   std::string dockerfile_text_;

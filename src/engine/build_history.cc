@@ -51,7 +51,14 @@ Result<std::unique_ptr<BuildLog>> BuildLog::Start(Store& s, std::string name) {
   STRATA_ASSIGN_OR_RETURN(b->log_,
                           OpenFile(b->dir_ + "/log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC));
   STRATA_TRY(b->WriteRecord());
-  // Only the newest records stay.
+  // Only the newest records stay; the records are read only when there are too many.
+  size_t count = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(HistoryDir(s), ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++count;
+  }
+  if (count <= kMaxBuildRecords) return b;
   if (auto all = ListBuildRecords(s); all && all->size() > kMaxBuildRecords) {
     for (size_t i = kMaxBuildRecords; i < all->size(); ++i) {
       (void)RemoveAll(HistoryDir(s) + "/" + (*all)[i].id);

@@ -7,6 +7,7 @@
 
 #include "image/descriptor.h"
 #include "util/ascii.h"
+#include "util/url_escape.h"
 
 namespace strata::image {
 namespace {
@@ -74,25 +75,9 @@ bool IsSpecifierChar(char c) {
 
 // url.PathUnescape for OS options ("%2B" -> "+").
 Result<std::string> DecodeOsOption(std::string_view v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] != '%') {
-      out += v[i];
-      continue;
-    }
-    auto hexval = [](char c) {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    if (i + 2 >= v.size()) return InvalidArgument("invalid URL escape");
-    int hi = hexval(v[i + 1]), lo = hexval(v[i + 2]);
-    if (hi < 0 || lo < 0) return InvalidArgument("invalid URL escape");
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
+  auto out = PathUnescape(v);
+  if (!out) return InvalidArgument("invalid URL escape");
+  return *out;
 }
 
 std::string EncodeOsOption(std::string_view v) {
