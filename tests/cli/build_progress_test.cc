@@ -384,7 +384,7 @@ class BuildProgressTtyTest : public ::testing::Test {
   }
   // `strata build <args>` with stderr on a 100x40 pseudo-terminal: what the terminal got.
   strata::testing::RunResult InTty(const std::string& args) {
-    std::string cmd = "stty cols 100 rows 40; " + std::string(STRATA_BINARY) + " --root " +
+    std::string cmd = "stty cols 100 rows 40; exec " + std::string(STRATA_BINARY) + " --root " +
                       env_.root() + " build " + args;
     return env_.Shell("script -qec " + strata::testing::ShellQuote(cmd) + " /dev/null");
   }
@@ -438,7 +438,9 @@ TEST_F(BuildProgressTtyTest, FailureShowsTheStepLog) {
 // and the cursor shown again, then the CLI's error line.
 TEST_F(BuildProgressTtyTest, CtrlCEndsWithACleanFrame) {
   std::string ctx = Context("intr", "FROM bb\nRUN echo start; sleep 60\n");
-  std::string cmd = "stty cols 100 rows 40; " + std::string(STRATA_BINARY) + " --root " +
+  // exec: strata must be the terminal's only foreground process. A shell left waiting for it
+  // (dash, script's $SHELL when unset) dies of the SIGINT itself and script reports 130.
+  std::string cmd = "stty cols 100 rows 40; exec " + std::string(STRATA_BINARY) + " --root " +
                     env_.root() + " build --progress=tty --network=none " + ctx;
   // script passes what it reads to the terminal, whose line discipline turns ^C into SIGINT.
   auto r = env_.Shell("(sleep 3; printf '\\003') | timeout 60 script -qec " +
