@@ -9,9 +9,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
+#include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -383,6 +388,9 @@ class Visitor {
   // fd: the source directory, open for reading.
   virtual Status EnterDir(const Entry& e, int fd) = 0;
   virtual Status LeaveDir(const Entry& e, int fd) = 0;
+  // A split walk (Walker::RunChildrenSplit) gives this visitor the match's top-level names
+  // [begin, end) only.
+  virtual void Part(size_t /*begin*/, size_t /*end*/) {}
 };
 
 class Walker {
@@ -405,9 +413,23 @@ class Walker {
     return v.Leaf(Entry{rel, m_.resolved, parent->get(), name.c_str(), m_.st});
   }
 
+  // The entries of a directory match under its top-level names [begin, end), without the
+  // match's own EnterDir/LeaveDir.
+  Status RunRange(Visitor& v, size_t begin, size_t end) {
+    auto fd = OpenInRoot(s_.root.get(), m_.resolved, O_RDONLY | O_DIRECTORY);
+    if (!fd) return std::move(fd).error().Wrap("open source /" + m_.resolved);
+    auto names = SortedNames(fd->get());
+    if (!names) return std::move(names).error().Wrap("read directory /" + m_.resolved);
+    for (size_t i = begin; i < std::min(end, names->size()); ++i) {
+      STRATA_TRY(Child(v, fd->get(), (*names)[i], "", m_.resolved));
+    }
+    return Ok();
+  }
+
   // For a directory match: its entries (not the match itself) split into runs of consecutive
   // names, one per visitor, each walked on its own thread (the last on this one). Read part
   // after part, the visits are what Run makes between the match's EnterDir and LeaveDir.
+  // Each visitor learns its part's range first (Visitor::Part), to read ahead in it.
   Status RunChildrenSplit(const std::vector<Visitor*>& parts) {
     auto fd = OpenInRoot(s_.root.get(), m_.resolved, O_RDONLY | O_DIRECTORY);
     if (!fd) return std::move(fd).error().Wrap("open source /" + m_.resolved);
@@ -418,6 +440,7 @@ class Walker {
     size_t per = (names->size() + parts.size() - 1) / std::max<size_t>(parts.size(), 1);
     for (size_t p = 0; p < parts.size(); ++p) {
       size_t begin = std::min(names->size(), p * per), end = std::min(names->size(), begin + per);
+      parts[p]->Part(begin, end);
       auto work = [&, p, begin, end] {
         for (size_t i = begin; i < end && results[p]; ++i) {
           results[p] = Child(*parts[p], fd->get(), (*names)[i], "", m_.resolved);
@@ -509,14 +532,79 @@ class Walker {
   const Match& m_;
 };
 
+// ---- read-ahead --------------------------------------------------------------------------------
+
+// A walk that reads its files one after the other waits for the disk once per file when the
+// page cache is cold: here 10,000 files of 10 KB read at ~45 MB/s one by one and ~150 MB/s
+// with many reads in flight (bench/README). ReadAhead walks the same entries of a directory
+// match on its own thread, in the same order, and has the kernel start reading every regular
+// file the walk will read (posix_fadvise WILLNEED), at most kLead bytes ahead of what the walk
+// says it has read, so memory stays bounded whatever the context's size.
+class ReadAhead : private Visitor {
+ public:
+  using Wanted = std::function<bool(const Entry&)>;
+  static constexpr uint64_t kLead = 32 << 20;
+
+  // The entries of directory match m under its top-level names [begin, end).
+  ReadAhead(const State& s, const Match& m, Wanted wanted, size_t begin = 0, size_t end = SIZE_MAX)
+      : wanted_(std::move(wanted)), thread_([this, &s, &m, begin, end] {
+          Walker w(s, m);
+          (void)w.RunRange(*this, begin, end);  // read-ahead only: the walk reports errors
+        }) {}
+  ~ReadAhead() {
+    {
+      std::lock_guard l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  // The walk has read n more bytes of wanted files.
+  void Read(uint64_t n) {
+    {
+      std::lock_guard l(mu_);
+      read_ += n;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  Status Leaf(const Entry& e) override {
+    if (!S_ISREG(e.st.st_mode) || e.st.st_size == 0 || !wanted_(e)) return Ok();
+    {
+      std::unique_lock l(mu_);
+      cv_.wait(l, [&] { return stop_ || advised_ < read_ + kLead; });
+      if (stop_) return Cancelled("read-ahead stopped");
+      advised_ += static_cast<uint64_t>(e.st.st_size);
+    }
+    UniqueFd fd(::openat(e.dirfd, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd) (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_WILLNEED);
+    return Ok();
+  }
+  Status EnterDir(const Entry&, int) override {
+    std::lock_guard l(mu_);
+    return stop_ ? Status(Cancelled("read-ahead stopped")) : Ok();
+  }
+  Status LeaveDir(const Entry&, int) override { return Ok(); }
+
+  Wanted wanted_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  uint64_t advised_ = 0, read_ = 0;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 // ---- checksum ----------------------------------------------------------------------------------
 
 class ChecksumVisitor : public Visitor {
  public:
   // Records go to `out`, which the caller hashes (and may flush) in walk order; `sums`, when
   // given, gets each entry's own record digest by source path.
-  ChecksumVisitor(const State& s, std::string& out, FileSums* sums = nullptr)
-      : s_(s), out_(out), sums_(sums) {}
+  // m: the directory match walked, to read ahead in it (none: no read-ahead).
+  ChecksumVisitor(const State& s, std::string& out, FileSums* sums = nullptr,
+                  const Match* m = nullptr)
+      : s_(s), out_(out), sums_(sums), m_(m) {}
 
   Status Leaf(const Entry& e) override {
     Record(e);
@@ -539,6 +627,10 @@ class ChecksumVisitor : public Visitor {
     out_.append(s.data(), s.size());
   }
   void Num(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  void Part(size_t begin, size_t end) override {
+    begin_ = begin;
+    end_ = end;
+  }
   // A file with several links was seen: its record depends on which name came first in the
   // whole walk, which a part of a split walk cannot know.
   bool saw_hardlink() const { return saw_hardlink_; }
@@ -553,14 +645,29 @@ class ChecksumVisitor : public Visitor {
         if (!fresh) return Ok();
       }
       Result<digest::Digest> d = digest::Digest();
-      if (s_.src.cache != nullptr) {
-        d = s_.src.cache->FileDigest(e.dirfd, e.name, Show(s_.src.root, e.src_rel), e.st);
+      HashCache* cache = s_.src.cache;
+      std::string path = cache != nullptr ? Show(s_.src.root, e.src_rel) : std::string();
+      // Read-ahead starts with the first file that must be read: a rebuild whose files are
+      // all in the hash cache reads none and walks the context once.
+      bool read = cache == nullptr || !cache->Has(path, e.st);
+      if (read && !read_ahead_ && m_ != nullptr && S_ISDIR(m_->st.st_mode)) {
+        const CopySource& src = s_.src;
+        read_ahead_ = std::make_unique<ReadAhead>(
+            s_, *m_,
+            [&src](const Entry& f) {
+              return src.cache == nullptr || !src.cache->Has(Show(src.root, f.src_rel), f.st);
+            },
+            begin_, end_);
+      }
+      if (cache != nullptr) {
+        d = cache->FileDigest(e.dirfd, e.name, path, e.st);
       } else {
         UniqueFd fd(::openat(e.dirfd, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
         if (!fd) return ErrnoError("open /" + e.src_rel);
         d = DigestFd(fd.get());
       }
       if (!d) return std::move(d).error();
+      if (read && read_ahead_) read_ahead_->Read(static_cast<uint64_t>(e.st.st_size));
       Str(d->hex());
     } else if (S_ISLNK(e.st.st_mode)) {
       std::string target(static_cast<size_t>(e.st.st_size) + 256, '\0');
@@ -593,6 +700,9 @@ class ChecksumVisitor : public Visitor {
   size_t start_ = 0;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   bool saw_hardlink_ = false;
+  const Match* m_;
+  size_t begin_ = 0, end_ = SIZE_MAX;
+  std::unique_ptr<ReadAhead> read_ahead_;
 };
 
 // ---- copy --------------------------------------------------------------------------------------
@@ -697,8 +807,9 @@ class CopyVisitor : public Visitor {
  public:
   // target: the resolved destination of the match, relative to the dest root. For a directory
   // match it exists and is a directory; for a file it is the path to create.
-  CopyVisitor(const State& s, DestRoot& d, std::string target)
-      : s_(s), d_(d), target_(std::move(target)) {}
+  // read_ahead, when given, is told how much the copy has read.
+  CopyVisitor(const State& s, DestRoot& d, std::string target, ReadAhead* read_ahead = nullptr)
+      : s_(s), d_(d), target_(std::move(target)), read_ahead_(read_ahead) {}
 
   Status Leaf(const Entry& e) override {
     std::string out_rel = JoinRel(target_, e.rel);
@@ -744,6 +855,7 @@ class CopyVisitor : public Visitor {
           ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
       if (!out) return ErrnoError("create " + shown);
       STRATA_TRY(CopyData(in.get(), out.get(), e.st.st_size, &try_reflink_, shown));
+      if (read_ahead_ != nullptr) read_ahead_->Read(static_cast<uint64_t>(e.st.st_size));
       STRATA_TRY(Chown(d_, out.get(), nullptr, uid, gid, shown));
       if (::fchmod(out.get(), Mode(e.st)) != 0) return ErrnoError("chmod " + shown);
       STRATA_TRY(CopyXattrs(in.get(), out.get()));
@@ -847,6 +959,7 @@ class CopyVisitor : public Visitor {
   std::vector<int> dirs_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   bool try_reflink_ = true;
+  ReadAhead* read_ahead_;
 };
 
 Result<State> MakeState(const CopySource& src, const CopyRequest& req) {
@@ -908,7 +1021,7 @@ Status ChecksumMatch(const State& s, const Match& m, std::string& out, FileSums*
   if (s.src.split_walk && S_ISDIR(m.st.st_mode) && std::thread::hardware_concurrency() > 1) {
     std::string a, b;
     FileSums sa, sb;
-    ChecksumVisitor va(s, a, sums ? &sa : nullptr), vb(s, b, sums ? &sb : nullptr);
+    ChecksumVisitor va(s, a, sums ? &sa : nullptr, &m), vb(s, b, sums ? &sb : nullptr, &m);
     STRATA_TRY(w.RunChildrenSplit({&va, &vb}));
     if (!va.saw_hardlink() && !vb.saw_hardlink()) {
       // The match's own records around its entries', as Run writes them.
@@ -927,7 +1040,7 @@ Status ChecksumMatch(const State& s, const Match& m, std::string& out, FileSums*
       return root.LeaveDir(e, -1);
     }
   }
-  ChecksumVisitor v(s, out, sums);
+  ChecksumVisitor v(s, out, sums, &m);
   return w.Run(v);
 }
 
@@ -1015,7 +1128,10 @@ Status Copy(const CopySource& src, const CopyRequest& req, const std::string& de
           if (!made) return std::move(made).error();
         }
       }
-      CopyVisitor v(s, d, target);
+      // The copy reads every file of a directory match.
+      std::optional<ReadAhead> read_ahead;
+      if (src_dir) read_ahead.emplace(s, m, [](const Entry&) { return true; });
+      CopyVisitor v(s, d, target, read_ahead ? &*read_ahead : nullptr);
       Walker w(s, m);
       STRATA_TRY(w.Run(v));
     }

@@ -74,24 +74,36 @@ Result<std::unique_ptr<HashCache>> HashCache::Open(std::string dir) {
   return c;
 }
 
-Result<digest::Digest> HashCache::FileDigest(int dirfd, const char* name, const std::string& path,
-                                             const struct stat& st) {
+HashCache::Entry HashCache::KeyOf(const struct stat& st) {
   Entry key;
   key.size = static_cast<uint64_t>(st.st_size);
   key.mtime_ns = Ns(st.st_mtim);
   key.ctime_ns = Ns(st.st_ctim);
   key.ino = st.st_ino;
   key.mode = st.st_mode;
+  return key;
+}
+
+bool HashCache::SameFile(const Entry& a, const Entry& b) {
+  return a.size == b.size && a.mtime_ns == b.mtime_ns && a.ctime_ns == b.ctime_ns &&
+         a.ino == b.ino && a.mode == b.mode;
+}
+
+bool HashCache::Has(const std::string& path, const struct stat& st) const {
+  std::shared_lock lock(mu_);
+  auto it = entries_.find(path);
+  return it != entries_.end() && SameFile(it->second, KeyOf(st));
+}
+
+Result<digest::Digest> HashCache::FileDigest(int dirfd, const char* name, const std::string& path,
+                                             const struct stat& st) {
+  Entry key = KeyOf(st);
   {
     std::shared_lock lock(mu_);
     auto it = entries_.find(path);
-    if (it != entries_.end()) {
-      Entry& e = it->second;
-      if (e.size == key.size && e.mtime_ns == key.mtime_ns && e.ctime_ns == key.ctime_ns &&
-          e.ino == key.ino && e.mode == key.mode) {
-        std::atomic_ref<bool>(e.used).store(true, std::memory_order_relaxed);
-        return digest::Digest::FromSha256Bytes(e.sha256);
-      }
+    if (it != entries_.end() && SameFile(it->second, key)) {
+      std::atomic_ref<bool>(it->second.used).store(true, std::memory_order_relaxed);
+      return digest::Digest::FromSha256Bytes(it->second.sha256);
     }
   }
   UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));

@@ -35,6 +35,9 @@ class HashCache {
   Result<digest::Digest> FileDigest(int dirfd, const char* name, const std::string& path,
                                     const struct stat& st);
 
+  // Whether FileDigest would answer without reading the file.
+  bool Has(const std::string& path, const struct stat& st) const;
+
   // Writes the entries atomically when anything changed. Entries not used since Open are kept
   // unless the file grows past max_entries.
   Status Save();
@@ -55,6 +58,9 @@ class HashCache {
     bool used = false;
     unsigned char sha256[32];
   };
+  static Entry KeyOf(const struct stat& st);
+  static bool SameFile(const Entry& a, const Entry& b);
+
   std::string dir_;
   // Lookups (the no-op rebuild's whole work, from two walking threads) share the lock; only
   // a miss takes it alone.

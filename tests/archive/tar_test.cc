@@ -38,7 +38,8 @@ Result<std::vector<Read>> ReadTar(const std::string& tar) {
 std::string RunTar(const std::string& tar, const std::string& args) {
   auto dir = TempDir::Create("/tmp", "strata-tar-");
   EXPECT_TRUE(WriteFileAtomic(dir->path() + "/t.tar", tar));
-  std::string cmd = "tar " + args + " -f " + dir->path() + "/t.tar 2>&1";
+  // literal: names as bytes whatever the locale (in "C", tar would print \303\251).
+  std::string cmd = "tar --quoting-style=literal " + args + " -f " + dir->path() + "/t.tar 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
