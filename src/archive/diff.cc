@@ -27,15 +27,25 @@ std::string FdPath(int dirfd, const std::string& name) {
 
 Result<std::vector<std::pair<std::string, std::string>>> ReadXattrs(const std::string& p) {
   std::vector<std::pair<std::string, std::string>> out;
-  ssize_t n = llistxattr(p.c_str(), nullptr, 0);
-  if (n < 0) {
-    if (errno == ENOTSUP) return out;
+  // One call for the common case (no or few xattrs): each call walks the whole path.
+  char buf[1024];
+  ssize_t n = llistxattr(p.c_str(), buf, sizeof buf);
+  std::string names;
+  if (n >= 0) {
+    if (n == 0) return out;
+    names.assign(buf, static_cast<size_t>(n));
+  } else if (errno == ENOTSUP) {
+    return out;
+  } else if (errno == ERANGE) {
+    n = llistxattr(p.c_str(), nullptr, 0);
+    if (n < 0) return ErrnoError("list xattrs");
+    names.assign(static_cast<size_t>(n), '\0');
+    n = llistxattr(p.c_str(), names.data(), names.size());
+    if (n < 0) return ErrnoError("list xattrs");
+    names.resize(static_cast<size_t>(n));
+  } else {
     return ErrnoError("list xattrs");
   }
-  std::string names(static_cast<size_t>(n), '\0');
-  n = llistxattr(p.c_str(), names.data(), names.size());
-  if (n < 0) return ErrnoError("list xattrs");
-  names.resize(static_cast<size_t>(n));
   for (size_t i = 0; i < names.size();) {
     std::string name(names.c_str() + i);
     i += name.size() + 1;

@@ -27,6 +27,7 @@
 #include "digest/hasher.h"
 #include "util/fs.h"
 #include "util/io.h"
+#include "util/writeback.h"
 
 namespace strata::build {
 namespace {
@@ -561,11 +562,13 @@ class ReadAhead : private Visitor {
   }
   // The walk has read n more bytes of wanted files.
   void Read(uint64_t n) {
+    bool wake;
     {
       std::lock_guard l(mu_);
       read_ += n;
+      wake = waiting_;
     }
-    cv_.notify_all();
+    if (wake) cv_.notify_all();  // a wake-up per file costs a futex call each
   }
 
  private:
@@ -573,7 +576,9 @@ class ReadAhead : private Visitor {
     if (!S_ISREG(e.st.st_mode) || e.st.st_size == 0 || !wanted_(e)) return Ok();
     {
       std::unique_lock l(mu_);
+      waiting_ = true;
       cv_.wait(l, [&] { return stop_ || advised_ < read_ + kLead; });
+      waiting_ = false;
       if (stop_) return Cancelled("read-ahead stopped");
       advised_ += static_cast<uint64_t>(e.st.st_size);
     }
@@ -590,7 +595,7 @@ class ReadAhead : private Visitor {
   Wanted wanted_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;
+  bool stop_ = false, waiting_ = false;
   uint64_t advised_ = 0, read_ = 0;
   std::thread thread_;  // last: starts once the members above exist
 };
@@ -712,6 +717,18 @@ struct DestRoot {
   UniqueFd fd;
   uint32_t uid = 0, gid = 0;  // owner of directories COPY creates
   bool privileged = ::geteuid() == 0;
+
+  // A big copy has its written data flushed to disk while it goes on (BackgroundFlusher), so
+  // the unmount and the commit's syncfs after it find little left to write: a COPY of a
+  // 100 MB context otherwise waits ~0.2 s for the disk at the end.
+  void Wrote(uint64_t n) {
+    written += n;
+    if (!flusher && written >= kFlushAfter) flusher.emplace(fd.get());
+    if (flusher) flusher->Wrote(n);
+  }
+  static constexpr uint64_t kFlushAfter = 16 << 20;
+  uint64_t written = 0;
+  std::optional<BackgroundFlusher> flusher;
 };
 
 Status Chown(const DestRoot& d, int dirfd, const char* name, uint32_t uid, uint32_t gid,
@@ -830,8 +847,11 @@ class CopyVisitor : public Visitor {
     }
     const std::string shown = Show(d_.path, out_rel);
     // fsutil's ensureEmptyFileTarget: a directory in the way is an error, anything else goes.
+    // Nothing is in the way in a directory this walk made (each name comes once), which
+    // spares a lookup per file (on overlayfs, through every layer).
+    bool fresh_parent = !e.rel.empty() && fresh_.back();
     struct stat cur;
-    if (::fstatat(parent, name, &cur, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!fresh_parent && ::fstatat(parent, name, &cur, AT_SYMLINK_NOFOLLOW) == 0) {
       if (S_ISDIR(cur.st_mode)) {
         return FailedPrecondition("cannot replace to directory " + shown + " with file");
       }
@@ -856,6 +876,7 @@ class CopyVisitor : public Visitor {
       if (!out) return ErrnoError("create " + shown);
       STRATA_TRY(CopyData(in.get(), out.get(), e.st.st_size, &try_reflink_, shown));
       if (read_ahead_ != nullptr) read_ahead_->Read(static_cast<uint64_t>(e.st.st_size));
+      d_.Wrote(static_cast<uint64_t>(e.st.st_size));
       STRATA_TRY(Chown(d_, out.get(), nullptr, uid, gid, shown));
       if (::fchmod(out.get(), Mode(e.st)) != 0) return ErrnoError("chmod " + shown);
       STRATA_TRY(CopyXattrs(in.get(), out.get()));
@@ -891,21 +912,26 @@ class CopyVisitor : public Visitor {
       if (!fd) return std::move(fd).error().Wrap("open " + Show(d_.path, out_rel));
       owned_.push_back(std::move(*fd));
       dirs_.push_back(owned_.back().get());
+      fresh_.push_back(false);
       return Ok();
     }
     int parent = dirs_.back();
     struct stat cur;
-    if (::fstatat(parent, e.name, &cur, AT_SYMLINK_NOFOLLOW) == 0) {
+    bool made = false;
+    if (!fresh_.back() && ::fstatat(parent, e.name, &cur, AT_SYMLINK_NOFOLLOW) == 0) {
       if (!S_ISDIR(cur.st_mode)) {
         return FailedPrecondition("cannot copy to non-directory: " + Show(d_.path, out_rel));
       }
     } else if (::mkdirat(parent, e.name, 0700) != 0) {
       return ErrnoError("mkdir " + Show(d_.path, out_rel));
+    } else {
+      made = true;
     }
     UniqueFd fd(::openat(parent, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return ErrnoError("open " + Show(d_.path, out_rel));
     owned_.push_back(std::move(fd));
     dirs_.push_back(owned_.back().get());
+    fresh_.push_back(made);
     return Ok();
   }
 
@@ -929,6 +955,7 @@ class CopyVisitor : public Visitor {
     }
     dirs_.pop_back();
     owned_.pop_back();
+    fresh_.pop_back();
     return st;
   }
 
@@ -957,6 +984,7 @@ class CopyVisitor : public Visitor {
   std::string target_;
   std::vector<UniqueFd> owned_;
   std::vector<int> dirs_;
+  std::vector<bool> fresh_;  // per entry of dirs_: made by this walk
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   bool try_reflink_ = true;
   ReadAhead* read_ahead_;
