@@ -791,16 +791,25 @@ Status CopyXattrs(int src, int dst) {
   return Ok();
 }
 
-Status CopyData(int in, int out, off_t size, bool* try_reflink, const std::string& what) {
-  if (*try_reflink && size > 0) {
+// What CopyData found the destination's file system able to do; it stops trying the rest
+// (overlayfs over the context's file system: no reflink, copy_file_range fails with EXDEV).
+struct CopyMethods {
+  bool reflink = true;
+  bool copy_range = true;
+};
+
+// Copies `size` bytes (the source's size when it was walked).
+Status CopyData(int in, int out, off_t size, CopyMethods* can, const std::string& what) {
+  if (can->reflink && size > 0) {
     if (::ioctl(out, FICLONE, in) == 0) return Ok();
-    *try_reflink = false;
+    can->reflink = false;
   }
   off_t left = size;
-  while (left > 0) {
+  while (can->copy_range && left > 0) {
     ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<size_t>(left), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+      can->copy_range = false;
       break;
     }
     if (n < 0) return ErrnoError("copy " + what);
@@ -808,16 +817,20 @@ Status CopyData(int in, int out, off_t size, bool* try_reflink, const std::strin
     left -= n;
   }
   if (left == 0) return Ok();
-  if (::lseek(in, size - left, SEEK_SET) < 0) return ErrnoError("seek " + what);
-  std::vector<char> buf(1 << 17);
-  while (true) {
-    ssize_t n = ::read(in, buf.data(), buf.size());
+  if (left != size && ::lseek(in, size - left, SEEK_SET) < 0) return ErrnoError("seek " + what);
+  std::vector<char> buf(static_cast<size_t>(std::min<off_t>(left, 1 << 17)));
+  FdWriter w(out);
+  while (left > 0) {
+    ssize_t n = ::read(in, buf.data(), static_cast<size_t>(std::min<off_t>(left, buf.size())));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError("read " + what);
-    if (n == 0) return Ok();
-    FdWriter w(out);
+    if (n == 0) return Ok();  // shrank meanwhile: what there was
     STRATA_TRY(w.Write(buf.data(), static_cast<size_t>(n)));
+    left -= n;
   }
+  // A file that grew meanwhile is copied as big as it was walked (and checksummed): no read
+  // to find the end, one system call less per file.
+  return Ok();
 }
 
 class CopyVisitor : public Visitor {
@@ -871,14 +884,21 @@ class CopyVisitor : public Visitor {
     if (S_ISREG(e.st.st_mode)) {
       UniqueFd in(::openat(e.dirfd, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
       if (!in) return ErrnoError("open source /" + e.src_rel);
-      UniqueFd out(
-          ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      // Created with its final permissions when the umask keeps them (no special bits), and
+      // owned by us: in a directory this walk made (no setgid yet) a file owned by the right
+      // ids needs no chown. Two system calls less per file.
+      const mode_t mode = Mode(e.st);
+      const bool mode_at_create = (mode & (07000 | kUmask)) == 0;
+      UniqueFd out(::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                            mode_at_create ? mode : 0600));
       if (!out) return ErrnoError("create " + shown);
-      STRATA_TRY(CopyData(in.get(), out.get(), e.st.st_size, &try_reflink_, shown));
+      STRATA_TRY(CopyData(in.get(), out.get(), e.st.st_size, &can_, shown));
       if (read_ahead_ != nullptr) read_ahead_->Read(static_cast<uint64_t>(e.st.st_size));
       d_.Wrote(static_cast<uint64_t>(e.st.st_size));
-      STRATA_TRY(Chown(d_, out.get(), nullptr, uid, gid, shown));
-      if (::fchmod(out.get(), Mode(e.st)) != 0) return ErrnoError("chmod " + shown);
+      if (!(fresh_parent && uid == kEuid && gid == kEgid)) {
+        STRATA_TRY(Chown(d_, out.get(), nullptr, uid, gid, shown));
+      }
+      if (!mode_at_create && ::fchmod(out.get(), mode) != 0) return ErrnoError("chmod " + shown);
       STRATA_TRY(CopyXattrs(in.get(), out.get()));
       struct timespec ts[2] = {e.st.st_atim, e.st.st_mtim};
       if (::futimens(out.get(), ts) != 0) return ErrnoError("utimes " + shown);
@@ -985,8 +1005,17 @@ class CopyVisitor : public Visitor {
   std::vector<UniqueFd> owned_;
   std::vector<int> dirs_;
   std::vector<bool> fresh_;  // per entry of dirs_: made by this walk
+  // The process's umask and ids (fixed for the process; the umask read once, at start-up).
+  static inline const mode_t kUmask = [] {
+    mode_t m = ::umask(022);
+    ::umask(m);
+    return m;
+  }();
+  static inline const uid_t kEuid = ::geteuid();
+  static inline const gid_t kEgid = ::getegid();
+
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
-  bool try_reflink_ = true;
+  CopyMethods can_;
   ReadAhead* read_ahead_;
 };
 
@@ -1041,29 +1070,39 @@ std::string CopyDestination(const std::string& workdir, const std::string& dest)
 
 namespace {
 
-// Checksum records of one directory match, walked in two parts on two threads (the walk of a
-// 10,000-file context is stat and hash-cache work that splits cleanly). Falls back to one
-// sequential walk when a part saw a hardlinked file.
+// Checksum records of one directory match, walked in kParts parts on as many threads: the walk
+// of a 10,000-file context is stat and hash-cache work that splits cleanly, and with the page
+// cache cold it mostly waits for directory blocks, so more parts than cores keep more reads
+// in flight. Falls back to one sequential walk when a part saw a hardlinked file.
+constexpr size_t kParts = 4;
+
 Status ChecksumMatch(const State& s, const Match& m, std::string& out, FileSums* sums) {
   Walker w(s, m);
   if (s.src.split_walk && S_ISDIR(m.st.st_mode) && std::thread::hardware_concurrency() > 1) {
-    std::string a, b;
-    FileSums sa, sb;
-    ChecksumVisitor va(s, a, sums ? &sa : nullptr, &m), vb(s, b, sums ? &sb : nullptr, &m);
-    STRATA_TRY(w.RunChildrenSplit({&va, &vb}));
-    if (!va.saw_hardlink() && !vb.saw_hardlink()) {
+    std::vector<std::string> records(kParts);
+    std::vector<FileSums> part_sums(kParts);
+    std::vector<std::unique_ptr<ChecksumVisitor>> visitors;
+    std::vector<Visitor*> parts;
+    for (size_t p = 0; p < kParts; ++p) {
+      visitors.push_back(
+          std::make_unique<ChecksumVisitor>(s, records[p], sums ? &part_sums[p] : nullptr, &m));
+      parts.push_back(visitors.back().get());
+    }
+    STRATA_TRY(w.RunChildrenSplit(parts));
+    bool linked = false;
+    for (const auto& v : visitors) linked = linked || v->saw_hardlink();
+    if (!linked) {
       // The match's own records around its entries', as Run writes them.
       ChecksumVisitor root(s, out, sums);
       std::string rel;
       Entry e{rel, m.resolved, -1, "", m.st};
       STRATA_TRY(root.EnterDir(e, -1));
-      out += a;
-      out += b;
-      if (sums) {
-        sums->insert(sums->end(), std::make_move_iterator(sa.begin()),
-                     std::make_move_iterator(sa.end()));
-        sums->insert(sums->end(), std::make_move_iterator(sb.begin()),
-                     std::make_move_iterator(sb.end()));
+      for (size_t p = 0; p < kParts; ++p) {
+        out += records[p];
+        if (sums) {
+          sums->insert(sums->end(), std::make_move_iterator(part_sums[p].begin()),
+                       std::make_move_iterator(part_sums[p].end()));
+        }
       }
       return root.LeaveDir(e, -1);
     }

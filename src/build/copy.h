@@ -30,7 +30,7 @@ struct CopySource {
   // source keeps owners and times and copies special files (current fsutil; docker 20.10's
   // dropped fifos).
   bool is_context = false;
-  // ChecksumSources walks a directory in two parts on two threads; the digest is the same
+  // ChecksumSources walks a directory in parts on several threads; the digest is the same
   // either way (tests compare).
   bool split_walk = true;
 };
