@@ -712,11 +712,22 @@ class ChecksumVisitor : public Visitor {
 
 // ---- copy --------------------------------------------------------------------------------------
 
+// The process's umask, read without changing it (umask(2) can only set it, which would race
+// with other threads creating files); all bits when unknown.
+mode_t CurrentUmask() {
+  auto status = ReadFile("/proc/self/status");
+  if (!status) return 0777;
+  size_t at = status->find("\nUmask:");
+  if (at == std::string::npos) return 0777;
+  return static_cast<mode_t>(std::strtoul(status->c_str() + at + 7, nullptr, 8)) & 0777;
+}
+
 struct DestRoot {
   std::string path;
   UniqueFd fd;
   uint32_t uid = 0, gid = 0;  // owner of directories COPY creates
   bool privileged = ::geteuid() == 0;
+  mode_t umask = CurrentUmask();
 
   // A big copy has its written data flushed to disk while it goes on (BackgroundFlusher), so
   // the unmount and the commit's syncfs after it find little left to write: a COPY of a
@@ -888,7 +899,7 @@ class CopyVisitor : public Visitor {
       // owned by us: in a directory this walk made (no setgid yet) a file owned by the right
       // ids needs no chown. Two system calls less per file.
       const mode_t mode = Mode(e.st);
-      const bool mode_at_create = (mode & (07000 | kUmask)) == 0;
+      const bool mode_at_create = (mode & (07000 | d_.umask)) == 0;
       UniqueFd out(::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                             mode_at_create ? mode : 0600));
       if (!out) return ErrnoError("create " + shown);
@@ -1005,12 +1016,6 @@ class CopyVisitor : public Visitor {
   std::vector<UniqueFd> owned_;
   std::vector<int> dirs_;
   std::vector<bool> fresh_;  // per entry of dirs_: made by this walk
-  // The process's umask and ids (fixed for the process; the umask read once, at start-up).
-  static inline const mode_t kUmask = [] {
-    mode_t m = ::umask(022);
-    ::umask(m);
-    return m;
-  }();
   static inline const uid_t kEuid = ::geteuid();
   static inline const gid_t kEgid = ::getegid();
 

@@ -547,6 +547,30 @@ TEST_F(CopyTest, TimesAsDocker) {
   EXPECT_EQ(st.st_mtim.tv_sec, 981173106);
 }
 
+// Modes arrive exact whatever the umask: a file is created with its final mode only when the
+// umask keeps all of it, else (group/other write, setuid, setgid, sticky) chmod'ed after.
+TEST_F(CopyTest, ModesSurviveTheUmask) {
+  const std::vector<std::pair<std::string, mode_t>> files = {
+      {"rw", 0644},      {"all", 0777},     {"suid", 04755}, {"sgid", 02750},
+      {"sticky", 01777}, {"private", 0600}, {"none", 0}};
+  ASSERT_TRUE(MakeDirs(ctx_ + "/m/deep"));
+  for (const auto& [name, mode] : files) WriteFile(ctx_ + "/m/deep/" + name, name, mode);
+  ::chmod((ctx_ + "/m/deep").c_str(), 02775);
+  mode_t old = ::umask(027);
+  Status st = CopyCtx(Req({"m"}, "/out"));
+  ::umask(old);
+  ASSERT_TRUE(st) << st.error().message;
+  for (const auto& [name, mode] : files) {
+    struct stat got;
+    ASSERT_EQ(::lstat((root_ + "/out/deep/" + name).c_str(), &got), 0) << name;
+    EXPECT_EQ(got.st_mode & 07777, mode) << name;
+    EXPECT_EQ(Slurp(root_ + "/out/deep/" + name), name);
+  }
+  struct stat dir;
+  ASSERT_EQ(::lstat((root_ + "/out/deep").c_str(), &dir), 0);
+  EXPECT_EQ(dir.st_mode & 07777, 02775u);
+}
+
 // docker 20.10 (experiment s1): COPY --from keeps owners and directory times. Its fsutil
 // dropped fifos; current fsutil copies fifos and sockets, and so does strata.
 TEST_F(CopyTest, StageSourceKeepsOwnersAndSpecialFiles) {
