@@ -836,7 +836,9 @@ Status CopyData(int in, int out, off_t size, CopyMethods* can, const std::string
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError("read " + what);
     if (n == 0) return Ok();  // shrank meanwhile: what there was
-    STRATA_TRY(w.Write(buf.data(), static_cast<size_t>(n)));
+    if (Status st = w.Write(buf.data(), static_cast<size_t>(n)); !st) {
+      return std::move(st).error().Wrap("copy " + what);
+    }
     left -= n;
   }
   // A file that grew meanwhile is copied as big as it was walked (and checksummed): no read
@@ -903,7 +905,7 @@ class CopyVisitor : public Visitor {
       UniqueFd out(::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                             mode_at_create ? mode : 0600));
       if (!out) return ErrnoError("create " + shown);
-      STRATA_TRY(CopyData(in.get(), out.get(), e.st.st_size, &can_, shown));
+      STRATA_TRY(CopyData(in.get(), out.get(), e.st.st_size, &can_, "/" + out_rel));
       if (read_ahead_ != nullptr) read_ahead_->Read(static_cast<uint64_t>(e.st.st_size));
       d_.Wrote(static_cast<uint64_t>(e.st.st_size));
       if (!(fresh_parent && uid == kEuid && gid == kEgid)) {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -190,11 +191,17 @@ class BuildTest : public ::testing::Test {
     return j[0];
   }
 
+  // `strata --root root <args>`.
+  RunResult RunIn(const std::string& root, const std::string& args) const {
+    return env_.Shell(std::string(STRATA_BINARY) + " --root " + root + " " + args);
+  }
+
   // Nothing of a build may remain: no mounts under the store, no temporary dirs, a clean store.
-  void ExpectNothingLeft() {
-    EXPECT_EQ(MountsUnder(env_.root()), std::vector<std::string>{});
-    EXPECT_EQ(DirEntries(env_.root() + "/tmp"), std::vector<std::string>{});
-    auto check = env_.Run("system check");
+  void ExpectNothingLeft(std::string root = "") {
+    if (root.empty()) root = env_.root();
+    EXPECT_EQ(MountsUnder(root), std::vector<std::string>{});
+    EXPECT_EQ(DirEntries(root + "/tmp"), std::vector<std::string>{});
+    auto check = RunIn(root, "system check");
     EXPECT_EQ(check.rc, 0) << check.err;
     EXPECT_EQ(Trim(check.out), "store is consistent");
   }
@@ -722,6 +729,47 @@ TEST_F(BuildTest, UnreadableContextFileIsAClearError) {
   EXPECT_NE(lower.find("permission denied"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("locked"), std::string::npos) << r.err;
   ExpectNothingLeft();
+}
+
+// A full disk: the store's file system fills up during a COPY, then inside a RUN. Each build
+// ends with one error line that names the cause, and leaves nothing behind.
+TEST_F(BuildTest, FullDiskIsAClearErrorAndLeavesNothing) {
+  std::string small = env_.dir() + "/small";
+  std::filesystem::create_directories(small);
+  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=24m"), 0) << strerror(errno);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{small};
+  std::string root = small + "/root";
+  auto r = RunIn(root, "import -c 'CMD [\"/bin/sh\"]' " + tar_ + " bb");
+  ASSERT_EQ(r.rc, 0) << r.err;
+
+  std::string ctx = Context("big", {{"Dockerfile", "FROM bb\nCOPY big /big\n"}});
+  WriteText(ctx + "/big", std::string(32 << 20, 'x'));
+  r = RunIn(root, "build --progress=plain -t big " + ctx);
+  EXPECT_EQ(r.rc, 1);
+  std::string last = Trim(r.err.substr(Trim(r.err).rfind('\n') + 1));
+  EXPECT_EQ(last.rfind("ERROR: failed to solve: ", 0), 0u) << r.err;
+  std::string lower = last;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  EXPECT_NE(lower.find("copy /big: write: no space left on device"), std::string::npos) << r.err;
+  EXPECT_NE(RunIn(root, "image inspect big").rc, 0);
+  ExpectNothingLeft(root);
+
+  ctx = Context("fill", {{"Dockerfile", "FROM bb\nRUN dd if=/dev/zero of=/fill bs=1M count=64\n"}});
+  r = RunIn(root, "build --progress=plain --network=none " + ctx);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;  // dd, in the log
+  EXPECT_NE(r.err.find("ERROR: failed to solve: process \"/bin/sh -c dd if=/dev/zero of=/fill "
+                       "bs=1M count=64\" did not complete successfully: exit code: 1"),
+            std::string::npos)
+      << r.err;
+  ExpectNothingLeft(root);
+  // The store goes on working: what fits still builds.
+  ctx = Context("fits", {{"Dockerfile", "FROM bb\nRUN echo ok > /ok\n"}});
+  r = RunIn(root, "build --progress=plain --network=none -t fits " + ctx);
+  EXPECT_EQ(r.rc, 0) << r.err;
 }
 
 // docker: a fifo in the context is skipped (not copied, no error, no hang).
