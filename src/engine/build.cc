@@ -980,13 +980,10 @@ class Builder {
       rec["inputs"] = in_.named;
       (void)MakeDirs(dir_);
       // Advisory only: a failure to write costs an explanation, never the build.
-      auto text = [](std::string t) {
-        return [t = std::move(t)](Writer& w) { return w.Write(t.data(), t.size()); };
-      };
       std::string files;
       for (const auto& [path, hash] : Files()) files += hash + " " + path + "\n";
-      if (!WriteFileAtomicStream(path_, 0644, false, text(rec.dump())) ||
-          !WriteFileAtomicStream(files_path_, 0644, false, text(std::move(files)))) {
+      if (!WriteFileAtomic(path_, rec.dump(), 0644, false) ||
+          !WriteFileAtomic(files_path_, files, 0644, false)) {
         return;
       }
       std::string tmp = key_link_ + ".tmp" + std::to_string(::getpid());

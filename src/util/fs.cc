@@ -105,8 +105,8 @@ Status FsyncDir(const std::string& dir) {
   return Ok();
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, int mode) {
-  return WriteFileAtomicStream(path, mode, true,
+Status WriteFileAtomic(const std::string& path, std::string_view data, int mode, bool durable) {
+  return WriteFileAtomicStream(path, mode, durable,
                                [&](Writer& w) { return w.Write(data.data(), data.size()); });
 }
 

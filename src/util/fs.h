@@ -27,8 +27,10 @@ Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, uint64_t flags
 Result<UniqueFd> MakeDirsInRoot(int root_fd, const std::string& path, int mode, uint32_t uid,
                                 uint32_t gid);
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64 << 20);
-// Writes data to path atomically: a reader sees the old or the new file.
-Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
+// Writes data to path atomically: a reader sees the old or the new file. durable: fsync the
+// file and its directory (state that must survive a crash; not scratch files).
+Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644,
+                       bool durable = true);
 // Streams what fill writes into a temporary file next to path and renames it over path once
 // fill succeeds, so a failure leaves no half file under the name. durable: fsync the file and
 // its directory (small state files); archives a user asked for skip it, as docker does.
