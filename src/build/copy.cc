@@ -1,8 +1,6 @@
 #include "build/copy.h"
 
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -802,50 +800,6 @@ Status CopyXattrs(int src, int dst) {
   return Ok();
 }
 
-// What CopyData found the destination's file system able to do; it stops trying the rest
-// (overlayfs over the context's file system: no reflink, copy_file_range fails with EXDEV).
-struct CopyMethods {
-  bool reflink = true;
-  bool copy_range = true;
-};
-
-// Copies `size` bytes (the source's size when it was walked).
-Status CopyData(int in, int out, off_t size, CopyMethods* can, const std::string& what) {
-  if (can->reflink && size > 0) {
-    if (::ioctl(out, FICLONE, in) == 0) return Ok();
-    can->reflink = false;
-  }
-  off_t left = size;
-  while (can->copy_range && left > 0) {
-    ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<size_t>(left), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
-      can->copy_range = false;
-      break;
-    }
-    if (n < 0) return ErrnoError("copy " + what);
-    if (n == 0) return Ok();
-    left -= n;
-  }
-  if (left == 0) return Ok();
-  if (left != size && ::lseek(in, size - left, SEEK_SET) < 0) return ErrnoError("seek " + what);
-  std::vector<char> buf(static_cast<size_t>(std::min<off_t>(left, 1 << 17)));
-  FdWriter w(out);
-  while (left > 0) {
-    ssize_t n = ::read(in, buf.data(), static_cast<size_t>(std::min<off_t>(left, buf.size())));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read " + what);
-    if (n == 0) return Ok();  // shrank meanwhile: what there was
-    if (Status st = w.Write(buf.data(), static_cast<size_t>(n)); !st) {
-      return std::move(st).error().Wrap("copy " + what);
-    }
-    left -= n;
-  }
-  // A file that grew meanwhile is copied as big as it was walked (and checksummed): no read
-  // to find the end, one system call less per file.
-  return Ok();
-}
-
 class CopyVisitor : public Visitor {
  public:
   // target: the resolved destination of the match, relative to the dest root. For a directory
@@ -905,7 +859,7 @@ class CopyVisitor : public Visitor {
       UniqueFd out(::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                             mode_at_create ? mode : 0600));
       if (!out) return ErrnoError("create " + shown);
-      STRATA_TRY(CopyData(in.get(), out.get(), e.st.st_size, &can_, "/" + out_rel));
+      STRATA_TRY(CopyFileData(in.get(), out.get(), e.st.st_size, can_, "/" + out_rel));
       if (read_ahead_ != nullptr) read_ahead_->Read(static_cast<uint64_t>(e.st.st_size));
       d_.Wrote(static_cast<uint64_t>(e.st.st_size));
       if (!(fresh_parent && uid == kEuid && gid == kEgid)) {
@@ -1022,7 +976,7 @@ class CopyVisitor : public Visitor {
   static inline const gid_t kEgid = ::getegid();
 
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
-  CopyMethods can_;
+  FileCopyMethods can_;
   ReadAhead* read_ahead_;
 };
 

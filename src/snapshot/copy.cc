@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -23,7 +21,7 @@ struct CopyState {
   int dst_root = -1;
   // First copy of each multiply-linked inode, relative to dst_root.
   std::map<std::pair<dev_t, ino_t>, std::string> links;
-  bool try_reflink = true;
+  FileCopyMethods can;
 };
 
 std::string ProcPath(int dirfd, const char* name) {
@@ -65,42 +63,6 @@ Status CopyXattrs(int src_fd, int dst_fd, const std::string& src_path, const std
                  ? ::fsetxattr(dst_fd, key.c_str(), value.data(), value.size(), 0)
                  : ::lsetxattr(dst_path.c_str(), key.c_str(), value.data(), value.size(), 0);
     if (rc != 0) return ErrnoError("setxattr " + key + " " + what);
-  }
-  return Ok();
-}
-
-Status CopyData(int in, int out, const struct stat& st, CopyState& state, const std::string& what) {
-  if (state.try_reflink) {
-    if (::ioctl(out, FICLONE, in) == 0) return Ok();
-    // Not supported here (or across file systems): stop asking.
-    if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV || errno == EINVAL) {
-      state.try_reflink = false;
-    }
-  }
-  off_t left = st.st_size;
-  while (left > 0) {
-    ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<size_t>(left), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
-      break;  // fall back to read/write for what is left
-    }
-    if (n < 0) return ErrnoError("copy " + what);
-    if (n == 0) return Ok();  // file shrank meanwhile
-    left -= n;
-  }
-  char buf[1 << 16];
-  while (left > 0) {
-    ssize_t n = ::read(in, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read " + what);
-    if (n == 0) break;
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return ErrnoError("write " + what);
-      off += w;
-    }
-    left -= n;
   }
   return Ok();
 }
@@ -150,7 +112,7 @@ Status CopyEntry(int src_dir, int dst_dir, const char* name, const std::string& 
     if (!s) return ErrnoError("open " + rel);
     UniqueFd d(::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!d) return ErrnoError("create " + rel);
-    STRATA_TRY(CopyData(s.get(), d.get(), st, state, rel));
+    STRATA_TRY(CopyFileData(s.get(), d.get(), st.st_size, state.can, rel));
     STRATA_TRY(CopyMetaFd(s.get(), d.get(), st, rel));
     return SetTimesFd(d.get(), st, rel);
   }

@@ -2,11 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <set>
@@ -102,6 +105,40 @@ Result<std::vector<std::string>> ListDir(int dirfd) {
 Status FsyncDir(const std::string& dir) {
   STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
   if (::fsync(fd.get()) != 0) return ErrnoError("fsync " + dir);
+  return Ok();
+}
+
+Status CopyFileData(int in, int out, off_t size, FileCopyMethods& can, const std::string& what) {
+  if (can.reflink && size > 0) {
+    if (::ioctl(out, FICLONE, in) == 0) return Ok();
+    can.reflink = false;
+  }
+  off_t left = size;
+  // With null offsets copy_file_range moves both files' offsets: read/write goes on from there.
+  while (can.copy_range && left > 0) {
+    ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<size_t>(left), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+      can.copy_range = false;
+      break;
+    }
+    if (n < 0) return ErrnoError("copy " + what);
+    if (n == 0) return Ok();  // shrank meanwhile
+    left -= n;
+  }
+  if (left == 0) return Ok();
+  std::vector<char> buf(static_cast<size_t>(std::min<off_t>(left, 1 << 17)));
+  FdWriter w(out);
+  while (left > 0) {
+    ssize_t n = ::read(in, buf.data(), static_cast<size_t>(std::min<off_t>(left, buf.size())));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("read " + what);
+    if (n == 0) return Ok();  // shrank meanwhile
+    if (Status st = w.Write(buf.data(), static_cast<size_t>(n)); !st) {
+      return std::move(st).error().Wrap("copy " + what);
+    }
+    left -= n;
+  }
   return Ok();
 }
 

@@ -37,6 +37,18 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, int mode 
 Status WriteFileAtomicStream(const std::string& path, int mode, bool durable,
                              const std::function<Status(Writer&)>& fill);
 Status FsyncDir(const std::string& dir);
+
+// What CopyFileData found a destination able to do; it stops trying what failed (e.g.
+// overlayfs over the source's file system: no reflink, copy_file_range fails with EXDEV).
+struct FileCopyMethods {
+  bool reflink = true;
+  bool copy_range = true;
+};
+// Copies `size` bytes from in to out, both at their file offsets: a reflink, else
+// copy_file_range, else read and write. A source that shrank meanwhile gives what there was;
+// one that grew is copied as big as `size` (no read to find the end). `what` names the file in
+// errors ("copy /big: write: No space left on device").
+Status CopyFileData(int in, int out, off_t size, FileCopyMethods& can, const std::string& what);
 // The names in directory `dirfd` (an O_RDONLY or O_PATH directory fd, not
 // consumed), without "." and "..", in readdir order.
 Result<std::vector<std::string>> ListDir(int dirfd);

@@ -195,15 +195,14 @@ void RunBuild(const BuildFlags& f, Context& ctx) {
                            "\"\nSee 'strata build --help'.");
     }
     std::string ip = h.substr(colon + 1);
-    unsigned char buf[16];
-    if (ip != "host-gateway" && ::inet_pton(AF_INET, ip.c_str(), buf) != 1 &&
-        ::inet_pton(AF_INET6, ip.c_str(), buf) != 1) {
-      return ctx.FailPlain(flag_error + "invalid IP address in add-host: \"" + ip +
-                           "\"\nSee 'strata build --help'.");
-    }
     if (ip == "host-gateway") {
       return ctx.FailPlain("strata build: --add-host " + h +
                            ": host-gateway needs a daemon bridge, which strata does not have");
+    }
+    unsigned char buf[16];
+    if (::inet_pton(AF_INET, ip.c_str(), buf) != 1 && ::inet_pton(AF_INET6, ip.c_str(), buf) != 1) {
+      return ctx.FailPlain(flag_error + "invalid IP address in add-host: \"" + ip +
+                           "\"\nSee 'strata build --help'.");
     }
   }
   o.add_hosts = f.add_hosts;
